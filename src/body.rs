@@ -1,0 +1,234 @@
+//! Entry kinds and their bodies (SPEC §4). The decision receipt lives in
+//! [`crate::receipt`]; the other kinds are here.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::encoding::{self, EncodingError};
+use crate::hash::Hash32;
+use crate::id::{Code, EntryId, ExternalId};
+use crate::keys::VerifierKey;
+use crate::receipt::{DecisionReceipt, Metrics};
+
+/// The kind of a log entry. Its wire name selects the body schema.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, schemars::JsonSchema, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntryKind {
+    /// An AI decision receipt ([`DecisionReceipt`]).
+    Decision,
+    /// A tool/function call made by an agent ([`ToolCall`]).
+    ToolCall,
+    /// A human reviewer's sign-off ([`HumanOversight`]).
+    HumanOversight,
+    /// A policy outcome, e.g. a refusal ([`PolicyFlag`]).
+    PolicyFlag,
+    /// The log key was replaced ([`KeyRotation`]).
+    KeyRotation,
+}
+
+impl EntryKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Decision => "decision",
+            EntryKind::ToolCall => "tool_call",
+            EntryKind::HumanOversight => "human_oversight",
+            EntryKind::PolicyFlag => "policy_flag",
+            EntryKind::KeyRotation => "key_rotation",
+        }
+    }
+}
+
+/// Outcome of a tool call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ToolStatus {
+    /// Completed.
+    Ok,
+    /// Failed.
+    Error,
+    /// Not run because a policy denied it.
+    Denied,
+}
+
+/// Body of a `tool_call` entry.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCall {
+    /// Trace id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<ExternalId>,
+    /// The agent framework's call id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<ExternalId>,
+    /// Tool name.
+    pub tool: Code,
+    /// Keyed commitment to the canonical arguments.
+    pub args: Hash32,
+    /// Keyed commitment to the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Hash32>,
+    /// Outcome.
+    pub status: ToolStatus,
+    /// Entries this call depends on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<EntryId>,
+    /// Latency, tokens, cost.
+    #[serde(default, skip_serializing_if = "Metrics::is_empty")]
+    pub metrics: Metrics,
+}
+
+/// What a human reviewer decided.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OversightOutcome {
+    /// Confirmed the AI's decision.
+    Approve,
+    /// Replaced the AI's decision.
+    Override,
+    /// Rejected the output.
+    Reject,
+    /// Passed it upwards.
+    Escalate,
+}
+
+/// Body of a `human_oversight` entry (EU AI Act Art. 14).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HumanOversight {
+    /// Pseudonymous reviewer id.
+    pub reviewer: ExternalId,
+    /// The entry reviewed.
+    pub target: EntryId,
+    /// The decision.
+    pub outcome: OversightOutcome,
+    /// Free-text note, PII-stripped, at most 1 KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Trace id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<ExternalId>,
+}
+
+/// Outcome of a policy flag.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FlagOutcome {
+    /// The request was refused: recorded even though nothing ran.
+    Blocked,
+    /// Allowed but flagged for review.
+    Flagged,
+    /// Content was redacted.
+    Redacted,
+}
+
+/// Body of a `policy_flag` entry.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFlag {
+    /// Policy name.
+    pub policy: Code,
+    /// Outcome.
+    pub outcome: FlagOutcome,
+    /// The entry concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<EntryId>,
+    /// Keyed commitment to the refused input, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Hash32>,
+    /// Reason codes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Code>,
+    /// Trace id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<ExternalId>,
+}
+
+/// Body of a `key_rotation` entry: signed by the old key, names the new one.
+/// Entries after it are signed by the new key (SPEC §5.3).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotation {
+    /// The new verifier key.
+    pub new_key: VerifierKey,
+    /// Why, e.g. `scheduled`, `compromise`.
+    pub reason: Code,
+}
+
+/// A typed entry body.
+#[derive(Clone, PartialEq, Debug)]
+#[non_exhaustive]
+pub enum Body {
+    /// `decision`
+    Decision(Box<DecisionReceipt>),
+    /// `tool_call`
+    ToolCall(ToolCall),
+    /// `human_oversight`
+    HumanOversight(HumanOversight),
+    /// `policy_flag`
+    PolicyFlag(PolicyFlag),
+    /// `key_rotation`
+    KeyRotation(KeyRotation),
+}
+
+impl Body {
+    /// The kind of this body.
+    pub fn kind(&self) -> EntryKind {
+        match self {
+            Body::Decision(_) => EntryKind::Decision,
+            Body::ToolCall(_) => EntryKind::ToolCall,
+            Body::HumanOversight(_) => EntryKind::HumanOversight,
+            Body::PolicyFlag(_) => EntryKind::PolicyFlag,
+            Body::KeyRotation(_) => EntryKind::KeyRotation,
+        }
+    }
+
+    /// The body as a JSON value (what is embedded in the envelope).
+    ///
+    /// # Errors
+    /// [`EncodingError`] for non-finite numbers and the like.
+    pub fn to_value(&self) -> Result<Value, EncodingError> {
+        let r = match self {
+            Body::Decision(b) => serde_json::to_value(b),
+            Body::ToolCall(b) => serde_json::to_value(b),
+            Body::HumanOversight(b) => serde_json::to_value(b),
+            Body::PolicyFlag(b) => serde_json::to_value(b),
+            Body::KeyRotation(b) => serde_json::to_value(b),
+        };
+        let v = r.map_err(|e| EncodingError::Serialize(e.to_string()))?;
+        // Validate encodability now (non-finite floats, large integers).
+        encoding::canonical_value(&v)?;
+        Ok(v)
+    }
+
+    /// Decodes a body of `kind` from its JSON value, strictly: unknown fields
+    /// are refused, and the value must be exactly what the typed body encodes
+    /// to (so `null` for an absent optional, or `[]` for an empty list, is
+    /// refused: one record, one encoding).
+    ///
+    /// # Errors
+    /// [`EncodingError::Shape`].
+    pub fn from_value(kind: EntryKind, v: &Value) -> Result<Body, EncodingError> {
+        fn de<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, EncodingError> {
+            T::deserialize(v).map_err(|e| EncodingError::Shape(e.to_string()))
+        }
+        let body = match kind {
+            EntryKind::Decision => Body::Decision(Box::new(de(v)?)),
+            EntryKind::ToolCall => Body::ToolCall(de(v)?),
+            EntryKind::HumanOversight => Body::HumanOversight(de(v)?),
+            EntryKind::PolicyFlag => Body::PolicyFlag(de(v)?),
+            EntryKind::KeyRotation => Body::KeyRotation(de(v)?),
+        };
+        if encoding::canonical_value(&body.to_value()?)? != encoding::canonical_value(v)? {
+            return Err(EncodingError::Shape(format!(
+                "{} body is not in its one canonical shape (null or empty values present?)",
+                kind.as_str()
+            )));
+        }
+        Ok(body)
+    }
+}

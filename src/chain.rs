@@ -1,0 +1,262 @@
+//! Hash-chain verification (SPEC §6): follows `seq` and `prev` links, never
+//! timestamps.
+//!
+//! Checks, per entry: well-formed canonical encoding, format version, body
+//! schema, entry hash, signature against pinned keys (extended only by
+//! verified `key_rotation` entries), log and tenant identity, unique ids;
+//! across entries: order, gaps, duplicates, forks (two entries claiming one
+//! seq), links (entry 0 to the genesis value), truncation at the head.
+//! A clock that steps backwards is a warning only.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::body::Body;
+use crate::entry::{genesis, Entry, EntryError};
+use crate::hash::Hash32;
+use crate::id::{EntryId, LogName, Seq, TenantId};
+use crate::keys::{KeyError, KeyRing};
+use crate::report::{Location, Report, Verdict};
+
+/// Where verification of a chain segment starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// The segment must start at seq 0 and link to the genesis value.
+    Genesis,
+    /// The segment must start at `seq` with `prev` (a trusted earlier head).
+    After {
+        /// The first seq expected.
+        seq: Seq,
+        /// The hash the first entry must link to.
+        prev: Hash32,
+    },
+    /// Start wherever the first entry is (a partial disclosure).
+    Anywhere,
+}
+
+/// Options of [`verify_chain`].
+#[derive(Clone, Debug)]
+pub struct ChainOptions {
+    /// The log name every entry must carry (default: the first entry's).
+    pub log: Option<LogName>,
+    /// The tenant every entry must carry (default: the first entry's).
+    pub tenant: Option<TenantId>,
+    /// Where the chain starts.
+    pub anchor: Anchor,
+    /// Require an Ed25519 signature on every entry. Turn off only when the
+    /// caller separately checks that signed checkpoints cover every entry.
+    pub require_signatures: bool,
+}
+
+impl Default for ChainOptions {
+    fn default() -> Self {
+        ChainOptions { log: None, tenant: None, anchor: Anchor::Genesis, require_signatures: true }
+    }
+}
+
+/// One input item: its location (file/line) and the parse result.
+pub type Item = (Location, Result<Entry, EntryError>);
+
+/// Verifies a tenant's chain given in stored order.
+pub fn verify_chain(items: impl IntoIterator<Item = Item>, keys: &KeyRing, opts: &ChainOptions) -> Report {
+    let mut report = Report::default();
+    let mut keys = keys.clone();
+    let mut log = opts.log.clone();
+    let mut tenant = opts.tenant.clone();
+    // seq -> (entry, location) of the first entry seen at that seq.
+    let mut by_seq: BTreeMap<Seq, (Entry, Location)> = BTreeMap::new();
+    let mut ids: HashMap<EntryId, Seq> = HashMap::new();
+    let mut last_seq: Option<Seq> = None;
+    let mut reordered_reported = false;
+
+    for (loc, parsed) in items {
+        report.entries_checked += 1;
+        let entry = match parsed {
+            Ok(e) => e,
+            Err(EntryError::UnsupportedVersion(v)) => {
+                report.fail(Verdict::UnsupportedVersion, "version", loc, format!("format version {v} is not supported"));
+                continue;
+            }
+            Err(e) => {
+                report.fail(Verdict::Malformed, "encoding", loc, e.to_string());
+                continue;
+            }
+        };
+        let loc = Location {
+            tenant: Some(entry.tenant().clone()),
+            epoch: Some(entry.epoch()),
+            seq: Some(entry.seq()),
+            ..loc
+        };
+        let log_name = log.get_or_insert_with(|| entry.header().log.clone());
+        if &entry.header().log != log_name {
+            report.fail(Verdict::Tampered, "log", loc.clone(), format!("entry belongs to log {}, expected {}", entry.header().log, log_name));
+        }
+        let tenant_id = tenant.get_or_insert_with(|| entry.tenant().clone());
+        if entry.tenant() != tenant_id {
+            report.fail(Verdict::Tampered, "tenant", loc.clone(), format!("entry belongs to tenant {}, expected {}", entry.tenant(), tenant_id));
+            continue;
+        }
+        check_entry(&entry, &loc, &mut keys, opts, &mut report);
+
+        // Order, duplicates, forks.
+        if let Some(prev_seq) = last_seq {
+            if entry.seq() <= prev_seq && !by_seq.contains_key(&entry.seq()) && !reordered_reported {
+                report.fail(Verdict::Reordered, "order", loc.clone(), format!("seq {} stored after seq {}", entry.seq(), prev_seq));
+                reordered_reported = true;
+            }
+        }
+        if let Some((first, first_loc)) = by_seq.get(&entry.seq()) {
+            if first.hash() == entry.hash() && first == &entry {
+                report.fail(Verdict::Tampered, "duplicate_entry", loc.clone(), format!("seq {} appears twice (first at {first_loc})", entry.seq()));
+            } else {
+                report.fail(Verdict::Forked, "fork", loc.clone(), format!("two different entries claim seq {} (other at {first_loc})", entry.seq()));
+            }
+            continue;
+        }
+        if let Some(other) = ids.insert(entry.id(), entry.seq()) {
+            report.fail(Verdict::Tampered, "duplicate_id", loc.clone(), format!("entry id {} also used at seq {other}", entry.id()));
+        }
+        if last_seq.is_some_and(|p| entry.seq() > p) || last_seq.is_none() {
+            last_seq = Some(entry.seq());
+        }
+        by_seq.insert(entry.seq(), (entry, loc));
+    }
+
+    check_links(&by_seq, log.as_ref(), tenant.as_ref(), opts, &mut report);
+    report
+}
+
+fn check_entry(entry: &Entry, loc: &Location, keys: &mut KeyRing, opts: &ChainOptions, report: &mut Report) {
+    match entry.computed_hash() {
+        Ok(h) if &h == entry.hash() => report.pass(),
+        Ok(_) => {
+            report.fail(Verdict::Tampered, "entry_hash", loc.clone(), "content does not match the entry hash");
+            return;
+        }
+        Err(e) => {
+            report.fail(Verdict::Malformed, "entry_hash", loc.clone(), e.to_string());
+            return;
+        }
+    }
+    let body = match entry.body() {
+        Ok(b) => {
+            report.pass();
+            Some(b)
+        }
+        Err(e) => {
+            report.fail(Verdict::Malformed, "body", loc.clone(), e.to_string());
+            None
+        }
+    };
+    let signed_ok = match entry.signature() {
+        None if opts.require_signatures => {
+            report.fail(Verdict::Tampered, "signature", loc.clone(), "entry carries no signature");
+            false
+        }
+        None => true,
+        Some(_) => {
+            let mut candidates = keys.by_id(entry.key_id()).peekable();
+            if candidates.peek().is_none() {
+                report.fail(Verdict::UnknownKey, "signature", loc.clone(), format!("signed by key id {}, which is not pinned", entry.key_id()));
+                false
+            } else if candidates.any(|k| entry.verify_signature(k).is_ok()) {
+                report.pass();
+                true
+            } else {
+                report.fail(Verdict::Tampered, "signature", loc.clone(), format!("signature does not verify under pinned key id {}", entry.key_id()));
+                false
+            }
+        }
+    };
+    // A verified rotation entry extends the trusted keys from here on.
+    if let (true, Some(Body::KeyRotation(rot))) = (signed_ok && entry.signature().is_some(), body) {
+        keys.add(rot.new_key);
+    }
+}
+
+fn check_links(
+    by_seq: &BTreeMap<Seq, (Entry, Location)>,
+    log: Option<&LogName>,
+    tenant: Option<&TenantId>,
+    opts: &ChainOptions,
+    report: &mut Report,
+) {
+    let Some((&first_seq, (first, first_loc))) = by_seq.iter().next() else {
+        if opts.anchor == Anchor::Genesis {
+            report.fail(Verdict::Truncated, "head", Location::default(), "no entries");
+        }
+        return;
+    };
+    let (start, start_prev) = match &opts.anchor {
+        Anchor::Genesis => match (log, tenant) {
+            (Some(l), Some(t)) => (Some(Seq(0)), Some(genesis(l, t))),
+            _ => (Some(Seq(0)), None),
+        },
+        Anchor::After { seq, prev } => (Some(*seq), Some(*prev)),
+        Anchor::Anywhere => (None, None),
+    };
+    if let Some(start) = start {
+        if first_seq > start {
+            report.fail(Verdict::Truncated, "head", first_loc.clone(), format!("chain starts at seq {first_seq}, expected seq {start}: entries {start}..{} are missing", first_seq.0 - 1));
+        } else if first_seq == start {
+            if let Some(p) = start_prev {
+                if first.prev() == &p {
+                    report.pass();
+                } else {
+                    report.fail(Verdict::Tampered, "link", first_loc.clone(), format!("seq {first_seq} does not link to the expected start (genesis or anchor)"));
+                }
+            }
+        } else {
+            report.fail(Verdict::Tampered, "head", first_loc.clone(), format!("chain starts at seq {first_seq}, before the anchor seq {start}"));
+        }
+    }
+    let mut prev: Option<(&Seq, &Entry)> = None;
+    for (seq, (entry, loc)) in by_seq {
+        if let Some((pseq, pentry)) = prev {
+            if Some(*seq) != pseq.checked_next() {
+                let missing = seq.0 - pseq.0 - 1;
+                report.fail(Verdict::Missing, "gap", loc.clone(), format!("{missing} entr{} missing before seq {seq} (after seq {pseq})", if missing == 1 { "y" } else { "ies" }));
+            } else if entry.prev() != pentry.hash() {
+                report.fail(Verdict::Tampered, "link", loc.clone(), format!("seq {seq} does not link to the hash of seq {pseq}"));
+            } else {
+                report.pass();
+            }
+            if entry.epoch() < pentry.epoch() {
+                report.fail(Verdict::Tampered, "epoch", loc.clone(), "epoch goes backwards");
+            }
+            if entry.ts() < pentry.ts() {
+                report.warn("clock", loc.clone(), format!("timestamp steps back from seq {pseq} to seq {seq}"));
+            }
+        }
+        prev = Some((seq, entry));
+    }
+}
+
+/// Convenience: verifies entries already parsed (e.g. read from a store).
+pub fn verify_entries(entries: &[Entry], keys: &KeyRing, opts: &ChainOptions) -> Report {
+    verify_chain(entries.iter().map(|e| (Location::default(), Ok(e.clone()))), keys, opts)
+}
+
+/// Convenience: verifies canonical JSONL lines, reporting line numbers.
+pub fn verify_lines<'a>(lines: impl IntoIterator<Item = &'a [u8]>, keys: &KeyRing, opts: &ChainOptions) -> Report {
+    verify_chain(
+        lines.into_iter().enumerate().map(|(i, l)| {
+            (Location { line: Some(i as u64 + 1), ..Location::default() }, Entry::from_line(l))
+        }),
+        keys,
+        opts,
+    )
+}
+
+/// Verifies a single entry's signature against pinned keys (used by callers
+/// that only hold one receipt).
+///
+/// # Errors
+/// [`KeyError::BadSignature`] when no pinned key with its id verifies it.
+pub fn verify_entry_signature(entry: &Entry, keys: &KeyRing) -> Result<(), KeyError> {
+    if keys.by_id(entry.key_id()).any(|k| entry.verify_signature(k).is_ok()) {
+        Ok(())
+    } else {
+        Err(KeyError::BadSignature)
+    }
+}

@@ -1,0 +1,340 @@
+//! The entry envelope shared by every kind, its hash, signature and chain
+//! link (SPEC §3).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::body::{Body, EntryKind};
+use crate::clock::Timestamp;
+use crate::encoding::{self, EncodingError, ENTRY_HASH_LABEL, ENTRY_SIGNATURE_LABEL, FORMAT_VERSION, GENESIS_LABEL};
+use crate::hash::Hash32;
+use crate::id::{Epoch, EntryId, LogName, Seq, TenantId};
+use crate::keys::{KeyError, KeyId, Signature, Signer, VerifierKey};
+
+/// Errors of building or reading an entry.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// The record's format version is not one this library reads.
+    #[error("unsupported format version {0}")]
+    UnsupportedVersion(u64),
+    /// The bytes are not a well-formed canonical entry.
+    #[error("malformed entry: {0}")]
+    Malformed(#[from] EncodingError),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Sign(#[from] KeyError),
+    /// `seq` would pass 2^53.
+    #[error("sequence number overflow")]
+    SeqOverflow,
+}
+
+/// The envelope fields that the entry hash covers, in wire form.
+#[derive(Serialize)]
+struct HashedFields<'a> {
+    v: u32,
+    log: &'a LogName,
+    tenant: &'a TenantId,
+    epoch: Epoch,
+    seq: Seq,
+    prev: &'a Hash32,
+    id: &'a EntryId,
+    ts: Timestamp,
+    kind: EntryKind,
+    key_id: KeyId,
+    body: &'a Value,
+}
+
+/// The wire form of a stored entry (one JSONL line, canonical JSON).
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Entry")]
+struct Wire {
+    /// Format version, 1.
+    v: u64,
+    /// Log name of the deployment.
+    log: LogName,
+    /// Tenant.
+    tenant: TenantId,
+    /// Epoch of the tenant's log.
+    epoch: Epoch,
+    /// 0-based contiguous position in the tenant's chain.
+    seq: Seq,
+    /// Hash of entry seq-1, or the genesis value for seq 0.
+    prev: Hash32,
+    /// Random unique id.
+    id: EntryId,
+    /// Creation time.
+    ts: Timestamp,
+    /// Kind, selecting the body schema.
+    kind: EntryKind,
+    /// Key id of the log key that signs or seals it.
+    key_id: KeyId,
+    /// Kind-specific body.
+    body: Value,
+    /// Entry hash (SPEC §3.3).
+    hash: Hash32,
+    /// Ed25519 signature over the entry hash (absent when batch-sealed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sig: Option<Signature>,
+}
+
+/// The JSON Schema of the entry envelope.
+pub fn envelope_schema() -> schemars::Schema {
+    schemars::schema_for!(Wire)
+}
+
+/// Position and identity of an entry, fixed when it is chained.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Log name.
+    pub log: LogName,
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Epoch.
+    pub epoch: Epoch,
+    /// Sequence number.
+    pub seq: Seq,
+    /// Link to the previous entry (or genesis).
+    pub prev: Hash32,
+    /// Unique id.
+    pub id: EntryId,
+    /// Timestamp.
+    pub ts: Timestamp,
+}
+
+/// How an entry is authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SigningMode {
+    /// Every entry carries its own Ed25519 signature.
+    PerEntry,
+    /// Entries carry no signature; signed checkpoints cover them.
+    BatchSealed,
+}
+
+/// A chained entry: envelope, body, hash and (optionally) signature.
+///
+/// An `Entry` read from bytes is *well-formed* but not verified: its hash and
+/// signature are claims until [`crate::chain`] checks them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    header: Header,
+    kind: EntryKind,
+    key_id: KeyId,
+    body: Value,
+    hash: Hash32,
+    sig: Option<Signature>,
+}
+
+/// The genesis value entry 0 of a chain links to:
+/// `SHA-256(GENESIS_LABEL || JCS({"log":…,"tenant":…,"v":1}))` (SPEC §3.5).
+pub fn genesis(log: &LogName, tenant: &TenantId) -> Hash32 {
+    let json = format!(
+        "{{\"log\":{},\"tenant\":{},\"v\":{FORMAT_VERSION}}}",
+        json_str(log.as_str()),
+        json_str(tenant.as_str())
+    );
+    Hash32::digest_parts(&[GENESIS_LABEL, json.as_bytes()])
+}
+
+fn json_str(s: &str) -> String {
+    // Identifiers are restricted to characters JSON never escapes.
+    format!("\"{s}\"")
+}
+
+/// The message an entry signature signs: `ENTRY_SIGNATURE_LABEL || hash` (SPEC §3.4).
+pub fn signature_message(hash: &Hash32) -> [u8; SIGNATURE_MESSAGE_LEN] {
+    let mut m = [0u8; SIGNATURE_MESSAGE_LEN];
+    let (label, digest) = m.split_at_mut(ENTRY_SIGNATURE_LABEL.len());
+    label.copy_from_slice(ENTRY_SIGNATURE_LABEL);
+    digest.copy_from_slice(&hash.0);
+    m
+}
+
+/// Length of [`signature_message`]'s output.
+pub const SIGNATURE_MESSAGE_LEN: usize = ENTRY_SIGNATURE_LABEL.len() + 32;
+
+impl Entry {
+    /// Chains a body at `header`: computes the entry hash and, in
+    /// [`SigningMode::PerEntry`], signs it with `signer`.
+    ///
+    /// # Errors
+    /// [`EntryError::Malformed`] if the body cannot be encoded,
+    /// [`EntryError::Sign`] if the signer fails.
+    pub fn seal(header: Header, body: &Body, signer: &dyn Signer, mode: SigningMode) -> Result<Entry, EntryError> {
+        let body_value = body.to_value()?;
+        Self::seal_value(header, body.kind(), body_value, signer, mode)
+    }
+
+    pub(crate) fn seal_value(
+        header: Header,
+        kind: EntryKind,
+        body: Value,
+        signer: &dyn Signer,
+        mode: SigningMode,
+    ) -> Result<Entry, EntryError> {
+        if header.seq.0 > encoding::MAX_SAFE_INTEGER {
+            return Err(EntryError::SeqOverflow);
+        }
+        let key_id = signer.verifier_key().id();
+        let hash = hash_of(&header, kind, key_id, &body)?;
+        let sig = match mode {
+            SigningMode::PerEntry => Some(signer.sign(&signature_message(&hash))?),
+            SigningMode::BatchSealed => None,
+        };
+        Ok(Entry { header, kind, key_id, body, hash, sig })
+    }
+
+    /// Reads one canonical JSONL line (without the newline).
+    ///
+    /// # Errors
+    /// [`EntryError::UnsupportedVersion`] for a version other than 1,
+    /// [`EntryError::Malformed`] for anything not canonical or not of the
+    /// envelope's shape (the body's shape is checked by [`Entry::body`]).
+    pub fn from_line(line: &[u8]) -> Result<Entry, EntryError> {
+        let v = encoding::parse_canonical(line)?;
+        if let Some(ver) = v.get("v").and_then(Value::as_u64) {
+            if ver != u64::from(FORMAT_VERSION) {
+                return Err(EntryError::UnsupportedVersion(ver));
+            }
+        }
+        let w: Wire = serde_json::from_value(v).map_err(|e| EncodingError::Shape(e.to_string()))?;
+        Ok(Entry {
+            header: Header {
+                log: w.log,
+                tenant: w.tenant,
+                epoch: w.epoch,
+                seq: w.seq,
+                prev: w.prev,
+                id: w.id,
+                ts: w.ts,
+            },
+            kind: w.kind,
+            key_id: w.key_id,
+            body: w.body,
+            hash: w.hash,
+            sig: w.sig,
+        })
+    }
+
+    /// The canonical JSONL line (without the newline).
+    ///
+    /// # Errors
+    /// [`EntryError::Malformed`] only if the body holds unencodable values.
+    pub fn to_line(&self) -> Result<Vec<u8>, EntryError> {
+        let h = &self.header;
+        let w = Wire {
+            v: u64::from(FORMAT_VERSION),
+            log: h.log.clone(),
+            tenant: h.tenant.clone(),
+            epoch: h.epoch,
+            seq: h.seq,
+            prev: h.prev,
+            id: h.id,
+            ts: h.ts,
+            kind: self.kind,
+            key_id: self.key_id,
+            body: self.body.clone(),
+            hash: self.hash,
+            sig: self.sig,
+        };
+        Ok(encoding::to_canonical(&w)?)
+    }
+
+    /// Recomputes the entry hash from the content (what verification compares
+    /// with [`Entry::hash`]).
+    ///
+    /// # Errors
+    /// [`EntryError::Malformed`] if the body holds unencodable values.
+    pub fn computed_hash(&self) -> Result<Hash32, EntryError> {
+        hash_of(&self.header, self.kind, self.key_id, &self.body)
+    }
+
+    /// Checks this entry's signature with `key`.
+    ///
+    /// # Errors
+    /// [`KeyError::BadSignature`] when missing or invalid.
+    pub fn verify_signature(&self, key: &VerifierKey) -> Result<(), KeyError> {
+        match &self.sig {
+            Some(sig) => key.verify(&signature_message(&self.hash), sig),
+            None => Err(KeyError::BadSignature),
+        }
+    }
+
+    /// The typed body, strictly decoded.
+    ///
+    /// # Errors
+    /// [`EncodingError::Shape`] when the body does not match its kind's schema.
+    pub fn body(&self) -> Result<Body, EncodingError> {
+        Body::from_value(self.kind, &self.body)
+    }
+
+    /// The raw body value.
+    pub fn body_value(&self) -> &Value {
+        &self.body
+    }
+    /// Position and identity.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+    /// Tenant.
+    pub fn tenant(&self) -> &TenantId {
+        &self.header.tenant
+    }
+    /// Sequence number.
+    pub fn seq(&self) -> Seq {
+        self.header.seq
+    }
+    /// Epoch.
+    pub fn epoch(&self) -> Epoch {
+        self.header.epoch
+    }
+    /// Link to the previous entry.
+    pub fn prev(&self) -> &Hash32 {
+        &self.header.prev
+    }
+    /// Entry id.
+    pub fn id(&self) -> EntryId {
+        self.header.id
+    }
+    /// Timestamp.
+    pub fn ts(&self) -> Timestamp {
+        self.header.ts
+    }
+    /// Kind.
+    pub fn kind(&self) -> EntryKind {
+        self.kind
+    }
+    /// Key id of the log key.
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+    /// The claimed entry hash.
+    pub fn hash(&self) -> &Hash32 {
+        &self.hash
+    }
+    /// The signature, when per-entry signed.
+    pub fn signature(&self) -> Option<&Signature> {
+        self.sig.as_ref()
+    }
+}
+
+fn hash_of(h: &Header, kind: EntryKind, key_id: KeyId, body: &Value) -> Result<Hash32, EntryError> {
+    let fields = HashedFields {
+        v: FORMAT_VERSION,
+        log: &h.log,
+        tenant: &h.tenant,
+        epoch: h.epoch,
+        seq: h.seq,
+        prev: &h.prev,
+        id: &h.id,
+        ts: h.ts,
+        kind,
+        key_id,
+        body,
+    };
+    let bytes = encoding::to_canonical(&fields)?;
+    Ok(Hash32::digest_parts(&[ENTRY_HASH_LABEL, &bytes]))
+}

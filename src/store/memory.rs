@@ -1,0 +1,103 @@
+//! The in-memory store: thread-safe, per-tenant atomic append, no eviction.
+//!
+//! Entries are held as their canonical lines (≈ 0.7–1 KB per receipt), not as
+//! parsed structures, to keep memory per receipt low.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::{check_append, ChainHead, Store, StoreError};
+use crate::entry::Entry;
+use crate::id::{Seq, TenantId};
+
+#[derive(Default)]
+struct TenantLog {
+    lines: Vec<Box<[u8]>>,
+    head: Option<ChainHead>,
+}
+
+/// A [`Store`] in process memory. Nothing is ever evicted.
+#[derive(Default)]
+pub struct MemoryStore {
+    tenants: RwLock<HashMap<TenantId, Arc<Mutex<TenantLog>>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn tenant(&self, tenant: &TenantId) -> Option<Arc<Mutex<TenantLog>>> {
+        self.tenants.read().get(tenant).cloned()
+    }
+
+    /// Bytes held in entry lines (for memory accounting in benches).
+    pub fn stored_bytes(&self) -> usize {
+        self.tenants.read().values().map(|t| t.lock().lines.iter().map(|l| l.len()).sum::<usize>()).sum()
+    }
+
+    /// Test hook: the raw line at `seq`, for tamper tests. Not for production use.
+    #[doc(hidden)]
+    pub fn dangerous_replace_line(&self, tenant: &TenantId, seq: Seq, line: Vec<u8>) -> bool {
+        let Some(t) = self.tenant(tenant) else { return false };
+        let mut t = t.lock();
+        match usize::try_from(seq.0).ok().and_then(|i| t.lines.get_mut(i)) {
+            Some(slot) => {
+                *slot = line.into_boxed_slice();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn head(&self, tenant: &TenantId) -> Result<Option<ChainHead>, StoreError> {
+        Ok(self.tenant(tenant).and_then(|t| t.lock().head))
+    }
+
+    fn append(&self, tenant: &TenantId, entries: &[Entry]) -> Result<(), StoreError> {
+        let Some(last) = entries.last() else {
+            return Ok(());
+        };
+        // Encode before taking the lock; nothing is stored unless all encode.
+        let lines = entries
+            .iter()
+            .map(|e| e.to_line().map(Vec::into_boxed_slice))
+            .collect::<Result<Vec<_>, _>>()?;
+        let t = match self.tenant(tenant) {
+            Some(t) => t,
+            None => self.tenants.write().entry(tenant.clone()).or_default().clone(),
+        };
+        let mut t = t.lock();
+        check_append(tenant, t.head.as_ref(), entries)?;
+        t.lines.extend(lines);
+        t.head = Some(ChainHead::of(last));
+        Ok(())
+    }
+
+    fn read(&self, tenant: &TenantId, from: Seq, to: Seq) -> Result<Vec<Entry>, StoreError> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        let t = t.lock();
+        let len = t.lines.len();
+        let lo = usize::try_from(from.0).unwrap_or(usize::MAX).min(len);
+        let hi = usize::try_from(to.0).unwrap_or(usize::MAX).min(len);
+        t.lines
+            .get(lo..hi.max(lo))
+            .unwrap_or_default()
+            .iter()
+            .map(|l| Entry::from_line(l).map_err(StoreError::Corrupt))
+            .collect()
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        let mut v: Vec<TenantId> = self.tenants.read().keys().cloned().collect();
+        v.sort();
+        Ok(v)
+    }
+}
