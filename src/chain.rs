@@ -45,11 +45,15 @@ pub struct ChainOptions {
     /// Require an Ed25519 signature on every entry. Turn off only when the
     /// caller separately checks that signed checkpoints cover every entry.
     pub require_signatures: bool,
+    /// The last entry the chain must reach, if known from a trusted source
+    /// (a signed checkpoint, an auditor's earlier copy): `(seq, hash)`.
+    /// Without it, dropping entries at the tail cannot be detected.
+    pub end: Option<(Seq, Hash32)>,
 }
 
 impl Default for ChainOptions {
     fn default() -> Self {
-        ChainOptions { log: None, tenant: None, anchor: Anchor::Genesis, require_signatures: true }
+        ChainOptions { log: None, tenant: None, anchor: Anchor::Genesis, require_signatures: true, end: None }
     }
 }
 
@@ -229,6 +233,26 @@ fn check_links(
             }
         }
         prev = Some((seq, entry));
+    }
+    if let (Some((end_seq, end_hash)), Some((last_seq, (last, last_loc)))) = (opts.end, by_seq.iter().next_back()) {
+        if *last_seq < end_seq {
+            report.fail(
+                Verdict::Truncated,
+                "tail",
+                last_loc.clone(),
+                format!("chain ends at seq {last_seq}, expected seq {end_seq}: {} entries missing at the tail", end_seq.0 - last_seq.0),
+            );
+        } else if *last_seq > end_seq {
+            report.warn("tail", last_loc.clone(), format!("chain continues past the expected end seq {end_seq}"));
+        }
+        match by_seq.get(&end_seq) {
+            Some((e, loc)) if e.hash() != &end_hash => {
+                report.fail(Verdict::Forked, "tail", loc.clone(), format!("entry at seq {end_seq} differs from the trusted head"));
+            }
+            Some(_) => report.pass(),
+            None => {}
+        }
+        let _ = last;
     }
 }
 

@@ -1,0 +1,101 @@
+//! Shared fixtures: a deterministic log over a memory store.
+
+use std::sync::Arc;
+
+use ai_audit::*;
+
+/// Fixed seed of the test log key.
+pub const SEED: [u8; 32] = [7u8; 32];
+
+pub fn tenant(s: &str) -> TenantId {
+    TenantId::new(s).unwrap()
+}
+
+pub fn signer() -> Arc<LocalSigner> {
+    Arc::new(LocalSigner::from_seed("test.example/log", &SEED).unwrap())
+}
+
+pub fn keyring() -> KeyRing {
+    KeyRing::from_keys([signer().verifier_key().clone()])
+}
+
+pub struct Fixture {
+    pub store: Arc<MemoryStore>,
+    pub log: AuditLog,
+    pub clock: Arc<ManualClock>,
+}
+
+pub fn fixture_with(mode: SigningMode) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(), 1_000));
+    let log = AuditLog::builder(LogName::new("test.example/log").unwrap(), signer(), store.clone())
+        .clock(clock.clone())
+        .random(Arc::new(SeededRandom::new(42)))
+        .signing_mode(mode)
+        .build();
+    Fixture { store, log, clock }
+}
+
+pub fn fixture() -> Fixture {
+    fixture_with(SigningMode::PerEntry)
+}
+
+pub fn decision(i: u64) -> Body {
+    Body::Decision(Box::new(DecisionReceipt {
+        trace_id: Some(ExternalId::new(format!("trace-{i}")).unwrap()),
+        session_id: None,
+        input: Hash32::digest(format!("input {i}").as_bytes()),
+        output: Some(Hash32::digest(format!("output {i}").as_bytes())),
+        state: None,
+        checks: vec![Check::new("toxicity", "v1").unwrap().score(0.25).unwrap().threshold(0.5).unwrap().detail("ok")],
+        action: if i % 5 == 0 { Action::Reject } else { Action::Allow },
+        reasons: vec![Code::new("policy.ok").unwrap()],
+        tags: vec![Code::new("eu_ai_act:art12").unwrap()],
+        model: Some(ModelRef { id: ExternalId::new("model-x").unwrap(), config: Some(Hash32::digest(b"cfg")) }),
+        pii: vec![PiiCount { category: "email".into(), count: 1 }],
+        unicode: "16.0.0".into(),
+        parents: vec![],
+        metrics: Metrics { latency_ms: Some(120 + i), ..Metrics::default() },
+    }))
+}
+
+/// One body of every kind, cycling.
+pub fn body_of_kind(i: u64) -> Body {
+    match i % 4 {
+        0 | 1 => decision(i),
+        2 => Body::ToolCall(ToolCall {
+            trace_id: Some(ExternalId::new(format!("trace-{i}")).unwrap()),
+            call_id: None,
+            tool: Code::new("search").unwrap(),
+            args: Hash32::digest(b"args"),
+            result: None,
+            status: ToolStatus::Ok,
+            parents: vec![],
+            metrics: Metrics::default(),
+        }),
+        _ => Body::PolicyFlag(PolicyFlag {
+            policy: Code::new("no_medical_advice").unwrap(),
+            outcome: FlagOutcome::Blocked,
+            target: None,
+            input: Some(Hash32::digest(b"refused")),
+            reasons: vec![Code::new("medical").unwrap()],
+            trace_id: None,
+        }),
+    }
+}
+
+/// Appends `n` entries of mixed kinds to `t`, returns the stored lines.
+pub fn populate(f: &Fixture, t: &TenantId, n: u64) -> Vec<Vec<u8>> {
+    for i in 0..n {
+        f.log.append(t, &body_of_kind(i)).unwrap();
+    }
+    lines(f, t)
+}
+
+pub fn lines(f: &Fixture, t: &TenantId) -> Vec<Vec<u8>> {
+    f.store.read(t, Seq(0), Seq(u64::MAX)).unwrap().iter().map(|e| e.to_line().unwrap()).collect()
+}
+
+pub fn verify(lines: &[Vec<u8>]) -> Report {
+    verify_lines(lines.iter().map(Vec::as_slice), &keyring(), &ChainOptions::default())
+}
