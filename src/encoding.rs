@@ -179,9 +179,11 @@ fn write_number(out: &mut Vec<u8>, n: &Number, path: &str) -> Result<(), Encodin
     Ok(())
 }
 
+/// Appends `s` as a canonical JSON string.
+///
 /// RFC 8785 §3.2.2.2: escape `"`, `\` and C0 controls; `\b \t \n \f \r` use
 /// their short forms, the rest `\u00xx` in lowercase hex; nothing else escaped.
-fn write_string(out: &mut Vec<u8>, s: &str) {
+pub fn write_string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();

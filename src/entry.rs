@@ -29,22 +29,6 @@ pub enum EntryError {
     SeqOverflow,
 }
 
-/// The envelope fields that the entry hash covers, in wire form.
-#[derive(Serialize)]
-struct HashedFields<'a> {
-    v: u32,
-    log: &'a LogName,
-    tenant: &'a TenantId,
-    epoch: Epoch,
-    seq: Seq,
-    prev: &'a Hash32,
-    id: &'a EntryId,
-    ts: Timestamp,
-    kind: EntryKind,
-    key_id: KeyId,
-    body: &'a Value,
-}
-
 /// The wire form of a stored entry (one JSONL line, canonical JSON).
 #[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -124,6 +108,8 @@ pub struct Entry {
     kind: EntryKind,
     key_id: KeyId,
     body: Value,
+    /// `body` in canonical form, computed once.
+    body_jcs: Box<[u8]>,
     hash: Hash32,
     sig: Option<Signature>,
 }
@@ -179,12 +165,13 @@ impl Entry {
             return Err(EntryError::SeqOverflow);
         }
         let key_id = signer.verifier_key().id();
-        let hash = hash_of(&header, kind, key_id, &body)?;
+        let body_jcs = encoding::canonical_value(&body)?.into_boxed_slice();
+        let hash = hash_of(&header, kind, key_id, &body_jcs);
         let sig = match mode {
             SigningMode::PerEntry => Some(signer.sign(&signature_message(&hash))?),
             SigningMode::BatchSealed => None,
         };
-        Ok(Entry { header, kind, key_id, body, hash, sig })
+        Ok(Entry { header, kind, key_id, body, body_jcs, hash, sig })
     }
 
     /// Reads one canonical JSONL line (without the newline).
@@ -201,6 +188,7 @@ impl Entry {
             }
         }
         let w: Wire = serde_json::from_value(v).map_err(|e| EncodingError::Shape(e.to_string()))?;
+        let body_jcs = encoding::canonical_value(&w.body)?.into_boxed_slice();
         Ok(Entry {
             header: Header {
                 log: w.log,
@@ -214,6 +202,7 @@ impl Entry {
             kind: w.kind,
             key_id: w.key_id,
             body: w.body,
+            body_jcs,
             hash: w.hash,
             sig: w.sig,
         })
@@ -222,25 +211,11 @@ impl Entry {
     /// The canonical JSONL line (without the newline).
     ///
     /// # Errors
-    /// [`EntryError::Malformed`] only if the body holds unencodable values.
+    /// Never in practice; kept fallible so encodings can grow checks.
     pub fn to_line(&self) -> Result<Vec<u8>, EntryError> {
-        let h = &self.header;
-        let w = Wire {
-            v: u64::from(FORMAT_VERSION),
-            log: h.log.clone(),
-            tenant: h.tenant.clone(),
-            epoch: h.epoch,
-            seq: h.seq,
-            prev: h.prev,
-            id: h.id,
-            ts: h.ts,
-            kind: self.kind,
-            key_id: self.key_id,
-            body: self.body.clone(),
-            hash: self.hash,
-            sig: self.sig,
-        };
-        Ok(encoding::to_canonical(&w)?)
+        let mut out = Vec::with_capacity(self.body_jcs.len() + 420);
+        write_envelope(&mut out, &self.header, self.kind, self.key_id, &self.body_jcs, Some((&self.hash, self.sig.as_ref())));
+        Ok(out)
     }
 
     /// Recomputes the entry hash from the content (what verification compares
@@ -249,7 +224,7 @@ impl Entry {
     /// # Errors
     /// [`EntryError::Malformed`] if the body holds unencodable values.
     pub fn computed_hash(&self) -> Result<Hash32, EntryError> {
-        hash_of(&self.header, self.kind, self.key_id, &self.body)
+        Ok(hash_of(&self.header, self.kind, self.key_id, &self.body_jcs))
     }
 
     /// Checks this entry's signature with `key`.
@@ -321,20 +296,86 @@ impl Entry {
     }
 }
 
-fn hash_of(h: &Header, kind: EntryKind, key_id: KeyId, body: &Value) -> Result<Hash32, EntryError> {
-    let fields = HashedFields {
-        v: FORMAT_VERSION,
-        log: &h.log,
-        tenant: &h.tenant,
-        epoch: h.epoch,
-        seq: h.seq,
-        prev: &h.prev,
-        id: &h.id,
-        ts: h.ts,
-        kind,
-        key_id,
-        body,
-    };
-    let bytes = encoding::to_canonical(&fields)?;
-    Ok(Hash32::digest_parts(&[ENTRY_HASH_LABEL, &bytes]))
+fn hash_of(h: &Header, kind: EntryKind, key_id: KeyId, body_jcs: &[u8]) -> Hash32 {
+    let mut out = Vec::with_capacity(body_jcs.len() + 320);
+    write_envelope(&mut out, h, kind, key_id, body_jcs, None);
+    Hash32::digest_parts(&[ENTRY_HASH_LABEL, &out])
+}
+
+/// Writes the envelope in RFC 8785 form directly (no intermediate JSON
+/// value): keys in code-unit order `body, epoch, hash, id, key_id, kind, log,
+/// prev, seq, sig, tenant, ts, v`, with `hash`/`sig` only when `auth` is
+/// given. Tests check it against the generic encoder.
+fn write_envelope(
+    out: &mut Vec<u8>,
+    h: &Header,
+    kind: EntryKind,
+    key_id: KeyId,
+    body_jcs: &[u8],
+    auth: Option<(&Hash32, Option<&Signature>)>,
+) {
+    use std::io::Write as _;
+    out.extend_from_slice(b"{\"body\":");
+    out.extend_from_slice(body_jcs);
+    let _ = write!(out, ",\"epoch\":{}", h.epoch.0);
+    if let Some((hash, _)) = auth {
+        let _ = write!(out, ",\"hash\":\"{hash}\"");
+    }
+    let _ = write!(out, ",\"id\":\"{}\",\"key_id\":\"{key_id}\",\"kind\":\"{}\",\"log\":", h.id, kind.as_str());
+    encoding::write_string(out, h.log.as_str());
+    let _ = write!(out, ",\"prev\":\"{}\",\"seq\":{}", h.prev, h.seq.0);
+    if let Some((_, Some(sig))) = auth {
+        let _ = write!(out, ",\"sig\":\"{}\"", sig.to_base64());
+    }
+    out.extend_from_slice(b",\"tenant\":");
+    encoding::write_string(out, h.tenant.as_str());
+    let _ = write!(out, ",\"ts\":\"{}\",\"v\":{FORMAT_VERSION}}}", h.ts);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct writer equals the generic JCS encoder of the wire struct.
+    #[test]
+    fn direct_envelope_writer_matches_generic_encoder() {
+        let signer = crate::keys::LocalSigner::from_seed("t", &[1u8; 32]).unwrap();
+        let log = LogName::new("l.example/x").unwrap();
+        let tenant = TenantId::new("acme").unwrap();
+        for (i, mode) in [SigningMode::PerEntry, SigningMode::BatchSealed].into_iter().enumerate() {
+            let header = Header {
+                log: log.clone(),
+                tenant: tenant.clone(),
+                epoch: Epoch(3),
+                seq: Seq(9_007_199_254_740_992 - i as u64),
+                prev: Hash32::digest(b"p"),
+                id: EntryId([9; 16]),
+                ts: Timestamp::parse("2026-01-02T03:04:05.678901Z").unwrap(),
+            };
+            let body = serde_json::json!({"z": [1, 2.5, "é\u{1}"], "a": {"b": null}});
+            let e = Entry::seal_value(header, EntryKind::PolicyFlag, body.clone(), &signer, mode).unwrap();
+            let wire = Wire {
+                v: 1,
+                log: log.clone(),
+                tenant: tenant.clone(),
+                epoch: e.epoch(),
+                seq: e.seq(),
+                prev: *e.prev(),
+                id: e.id(),
+                ts: e.ts(),
+                kind: e.kind(),
+                key_id: e.key_id(),
+                body,
+                hash: *e.hash(),
+                sig: e.signature().copied(),
+            };
+            assert_eq!(e.to_line().unwrap(), encoding::to_canonical(&wire).unwrap());
+            let mut v = serde_json::to_value(&wire).unwrap();
+            let m = v.as_object_mut().unwrap();
+            m.remove("hash");
+            m.remove("sig");
+            let expect = Hash32::digest_parts(&[ENTRY_HASH_LABEL, &encoding::canonical_value(&v).unwrap()]);
+            assert_eq!(*e.hash(), expect);
+        }
+    }
 }

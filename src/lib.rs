@@ -12,6 +12,8 @@ mod clock;
 #[cfg(feature = "collector")]
 mod collector;
 mod commitment;
+#[cfg(feature = "collector")]
+pub mod demo;
 pub mod encoding;
 mod entry;
 mod hash;

@@ -1,0 +1,264 @@
+//! The demo: simulated AI traffic for several tenants, recorded through the
+//! collector, written to disk as an auditor would receive it, and verified
+//! from those files with only the pinned verifier key.
+//!
+//! Deterministic for a given seed (ids, clock, key, traffic), so two runs
+//! with the same seed produce byte-identical chains.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::body::{FlagOutcome, OversightOutcome, ToolStatus};
+use crate::chain::{verify_lines, ChainOptions};
+use crate::clock::{ManualClock, Timestamp};
+use crate::collector::{Collector, ToolCallRecord};
+use crate::commitment::CommitmentKey;
+use crate::entry::SigningMode;
+use crate::id::{Code, LogName, Seq, TenantId};
+use crate::keys::{KeyRing, LocalSigner, Signer};
+use crate::random::{RandomSource, SeededRandom};
+use crate::receipt::{Action, Check, Metrics};
+use crate::report::Verdict;
+use crate::secret::MemorySecrets;
+use crate::store::{MemoryStore, Store};
+
+/// Demo settings.
+#[derive(Clone, Debug)]
+pub struct DemoConfig {
+    /// Output folder (created if missing).
+    pub out: PathBuf,
+    /// Number of tenants.
+    pub tenants: usize,
+    /// Requests per tenant.
+    pub requests: usize,
+    /// Seed of everything random.
+    pub seed: u64,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig { out: PathBuf::from("ai-audit-demo"), tenants: 3, requests: 200, seed: 1 }
+    }
+}
+
+/// What one tenant's chain looked like after verification.
+#[derive(Clone, Debug)]
+pub struct TenantSummary {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Entries written.
+    pub entries: u64,
+    /// Entries per action (decisions only), in [`Action::ALL`] order.
+    pub actions: Vec<(Action, u64)>,
+    /// PII values stripped before commitment.
+    pub pii_stripped: u64,
+    /// Verdict of verifying the file with the pinned key.
+    pub verdict: Verdict,
+    /// Path of the chain file.
+    pub file: PathBuf,
+}
+
+/// The demo's result.
+#[derive(Clone, Debug)]
+pub struct DemoSummary {
+    /// Per tenant.
+    pub tenants: Vec<TenantSummary>,
+    /// The verifier key an auditor pins (after the demo's key rotation, the
+    /// chain itself introduces the second key).
+    pub verifier_key: String,
+    /// Path of the public key file.
+    pub key_file: PathBuf,
+    /// Verdict of a deliberately tampered copy (must not be `Verified`).
+    pub tampered_verdict: Verdict,
+}
+
+/// Errors of the demo.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// Writing the output failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The library refused something (a bug in the demo).
+    #[error("demo step failed: {0}")]
+    Step(String),
+}
+
+fn step<E: std::fmt::Display>(e: E) -> DemoError {
+    DemoError::Step(e.to_string())
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io { path: path.to_owned(), source }
+}
+
+const PROMPTS: &[&str] = &[
+    "What is the balance of account DE89 3704 0044 0532 0130 00?",
+    "Please email the summary to ｊａｎｅ．ｄｏｅ＠ｅｘａｍｐｌｅ．ｃｏｍ today.",
+    "My card 4111 1111 1111 1111 was charged twice, can you refund?",
+    "Is this claim covered under policy section 4.2?",
+    "Call me on +44 20 7946 0958 about the loan decision.",
+    "Summarise the attached contract in three bullet points.",
+    "My SSN is 123-45-6789, why was my application declined?",
+    "Draft a polite reply declining the meeting.",
+];
+
+/// Runs the demo.
+///
+/// # Errors
+/// [`DemoError`] when the output cannot be written.
+pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
+    std::fs::create_dir_all(&cfg.out).map_err(io(&cfg.out))?;
+    let random = Arc::new(SeededRandom::new(cfg.seed));
+    let mut seed = [0u8; 32];
+    random.fill(&mut seed);
+    let signer = Arc::new(LocalSigner::from_seed("demo.ai-audit.example/log", &seed).map_err(step)?);
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(Timestamp::parse("2026-11-22T09:00:00.000000Z").map_err(step)?, 1_500_000));
+    let secrets = Arc::new(MemorySecrets::new());
+    let tenants: Vec<TenantId> = (0..cfg.tenants)
+        .map(|i| TenantId::new(["acme-bank", "globex-health", "initech-legal", "umbrella-ins"].get(i).map_or_else(|| format!("tenant-{i}"), |s| (*s).to_owned())))
+        .collect::<Result<_, _>>()
+        .map_err(step)?;
+    for t in &tenants {
+        let mut k = [0u8; 32];
+        random.fill(&mut k);
+        secrets.insert(t.clone(), CommitmentKey::from_bytes(k));
+    }
+    let collector = Collector::builder(LogName::new("demo.ai-audit.example/log").map_err(step)?, signer.clone(), store.clone())
+        .clock(clock)
+        .random(random.clone())
+        .secrets(secrets)
+        .signing_mode(SigningMode::PerEntry)
+        .build()
+        .map_err(step)?;
+
+    let mut pii_per_tenant = vec![0u64; tenants.len()];
+    for r in 0..cfg.requests {
+        if r == cfg.requests / 2 {
+            // Mid-way key rotation: every tenant's chain records it.
+            let mut s2 = [0u8; 32];
+            random.fill(&mut s2);
+            let next = Arc::new(LocalSigner::from_seed("demo.ai-audit.example/log-2", &s2).map_err(step)?);
+            collector.log().rotate_key(next, Code::new("scheduled").map_err(step)?).map_err(step)?;
+        }
+        for (ti, t) in tenants.iter().enumerate() {
+            let mut roll = [0u8; 4];
+            random.fill(&mut roll);
+            let x = u32::from_be_bytes(roll);
+            let prompt = PROMPTS.get((x as usize) % PROMPTS.len()).copied().unwrap_or_default();
+            if x % 23 == 0 {
+                collector
+                    .record_policy_flag(t, "no_personal_financial_advice", FlagOutcome::Blocked, Some(prompt), &["finance.advice"])
+                    .map_err(step)?;
+                continue;
+            }
+            let score = f64::from(x % 1000) / 1000.0;
+            let mut d = collector.start(t).map_err(step)?;
+            d.set_input(prompt).map_err(step)?;
+            d.set_trace_id(&format!("trace-{ti}-{r}")).map_err(step)?;
+            d.set_session_id(&format!("sess-{}", r / 5)).map_err(step)?;
+            d.add_check(Check::new("toxicity", "2.1").map_err(step)?.score(score).map_err(step)?.threshold(0.9).map_err(step)?.fired(score > 0.9))
+                .map_err(step)?;
+            d.add_check(Check::new("pii_leak", "1.0").map_err(step)?.fired(false)).map_err(step)?;
+            d.set_model("demo-llm-2026-10", Some(b"{\"temperature\":0.2}")).map_err(step)?;
+            let action = if score > 0.9 {
+                Action::Reject
+            } else if score > 0.8 {
+                Action::Escalate
+            } else if x % 17 == 0 {
+                Action::CacheHit
+            } else {
+                Action::Allow
+            };
+            d.set_action(action);
+            if action != Action::Reject {
+                d.set_output("Here is the answer you asked for.").map_err(step)?;
+            }
+            d.add_reason(if action == Action::Allow { "checks.passed" } else { "checks.threshold" }).map_err(step)?;
+            d.add_tag("eu_ai_act:art12").map_err(step)?;
+            d.set_metrics(Metrics { latency_ms: Some(80 + u64::from(x % 400)), input_tokens: Some(u64::from(x % 900)), output_tokens: Some(64), cost_micros: None });
+            let receipt = d.emit().map_err(step)?;
+            if let Ok(crate::body::Body::Decision(b)) = receipt.body() {
+                if let Some(slot) = pii_per_tenant.get_mut(ti) {
+                    *slot += b.pii.iter().map(|p| u64::from(p.count)).sum::<u64>();
+                }
+            }
+            if action == Action::Escalate {
+                collector.record_oversight(t, "reviewer-17", receipt.id(), OversightOutcome::Approve, Some("Checked against policy 4.2; fine."))
+                    .map_err(step)?;
+            }
+            if x % 11 == 0 {
+                collector
+                    .record_tool_call(t, ToolCallRecord {
+                        tool: Code::new("crm.lookup").map_err(step)?,
+                        args: b"{\"customer\":\"c-1\"}",
+                        result: Some(b"{\"tier\":\"gold\"}"),
+                        status: ToolStatus::Ok,
+                        trace_id: None,
+                        call_id: None,
+                        parents: vec![receipt.id()],
+                        metrics: Metrics::default(),
+                    })
+                    .map_err(step)?;
+            }
+        }
+    }
+
+    // Write what an auditor receives: one JSONL chain per tenant, and the key.
+    let first_key = signer.verifier_key().clone();
+    let key_file = cfg.out.join("log.vkey");
+    std::fs::write(&key_file, format!("{first_key}\n")).map_err(io(&key_file))?;
+    let ring = KeyRing::from_keys([first_key.clone()]);
+    let mut summaries = Vec::new();
+    let mut tampered_verdict = Verdict::Verified;
+    for (ti, t) in tenants.iter().enumerate() {
+        let entries = store.read(t, Seq(0), Seq(u64::MAX)).map_err(step)?;
+        let file = cfg.out.join(format!("{t}.jsonl"));
+        let mut buf = Vec::new();
+        let mut actions: Vec<(Action, u64)> = Action::ALL.iter().map(|a| (*a, 0)).collect();
+        for e in &entries {
+            buf.extend_from_slice(&e.to_line().map_err(step)?);
+            buf.push(b'\n');
+            if let Ok(crate::body::Body::Decision(b)) = e.body() {
+                if let Some(slot) = actions.iter_mut().find(|(a, _)| *a == b.action) {
+                    slot.1 += 1;
+                }
+            }
+        }
+        let mut f = std::fs::File::create(&file).map_err(io(&file))?;
+        f.write_all(&buf).map_err(io(&file))?;
+        // Verify from the file, as an auditor would: only the pinned key.
+        let text = std::fs::read(&file).map_err(io(&file))?;
+        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let report = verify_lines(lines.iter().copied(), &ring, &ChainOptions::default());
+        if ti == 0 {
+            // And show that one flipped verdict is caught.
+            let mut bad: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
+            if let Some(line) = bad.get_mut(1) {
+                let s = String::from_utf8_lossy(line).replacen("\"action\":\"", "\"action\":\"x", 1);
+                *line = s.into_bytes();
+            }
+            if bad.len() > 3 {
+                bad.remove(3);
+            }
+            tampered_verdict = verify_lines(bad.iter().map(Vec::as_slice), &ring, &ChainOptions::default()).verdict();
+        }
+        summaries.push(TenantSummary {
+            tenant: t.clone(),
+            entries: entries.len() as u64,
+            actions,
+            pii_stripped: pii_per_tenant.get(ti).copied().unwrap_or(0),
+            verdict: report.verdict(),
+            file,
+        });
+    }
+    Ok(DemoSummary { tenants: summaries, verifier_key: first_key.to_string(), key_file, tampered_verdict })
+}
