@@ -46,6 +46,8 @@ pub use secret::{MemorySecrets, SecretError, TenantSecrets};
 // Appending and storing:
 pub use log::{AuditLog, AuditLogBuilder, LogError};
 pub use store::{check_append, ChainHead, MemoryStore, Store, StoreError};
+#[cfg(feature = "sqlite")]
+pub use store::{SqliteOptions, SqliteStore};
 // Verification:
 pub use chain::{verify_chain, verify_entries, verify_entry_signature, verify_lines, Anchor, ChainOptions};
 pub use report::{Finding, Location, Report, Verdict};

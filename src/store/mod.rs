@@ -7,8 +7,12 @@
 //! chain.
 
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 use crate::entry::{Entry, EntryError};
 use crate::hash::Hash32;
