@@ -564,8 +564,13 @@ impl DecisionDraft {
             reasons: self.reasons.clone(),
             tags: self.tags.clone(),
             model: self.model.clone(),
-            pii: self.pii.counts().into_iter().map(|(category, count)| PiiCount { category, count }).collect(),
-            unicode: crate::pii::unicode_version(),
+            pii: self
+                .pii
+                .found()
+                .iter()
+                .map(|c| PiiCount { category: c.category.name().into_owned(), count: c.count })
+                .collect(),
+            unicode: crate::pii::UNICODE_VERSION.to_owned(),
             parents: self.parents.clone(),
             metrics: self.metrics,
         })
