@@ -11,11 +11,15 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 fn collector(mode: SigningMode) -> (Collector, Arc<MemoryStore>, TenantId) {
     let store = Arc::new(MemoryStore::new());
     let signer = Arc::new(LocalSigner::from_seed("bench.example/log", &[3u8; 32]).unwrap());
-    let c = Collector::builder(LogName::new("bench.example/log").unwrap(), signer, store.clone())
-        .signing_mode(mode)
-        .random(Arc::new(SeededRandom::new(1)))
-        .build()
-        .unwrap();
+    let c = Collector::builder(
+        LogName::new("bench.example/log").unwrap(),
+        signer,
+        store.clone(),
+    )
+    .signing_mode(mode)
+    .random(Arc::new(SeededRandom::new(1)))
+    .build()
+    .unwrap();
     (c, store, TenantId::new("acme").unwrap())
 }
 
@@ -24,10 +28,23 @@ const PROMPT: &str = "Please summarise the claim history for the customer and sa
 fn record(c: &Collector, t: &TenantId, i: u64) -> Entry {
     let mut d = c.start(t).unwrap();
     d.set_input(PROMPT).unwrap();
-    d.add_check(Check::new("toxicity", "2.1").unwrap().score(0.12).unwrap().threshold(0.9).unwrap()).unwrap();
+    d.add_check(
+        Check::new("toxicity", "2.1")
+            .unwrap()
+            .score(0.12)
+            .unwrap()
+            .threshold(0.9)
+            .unwrap(),
+    )
+    .unwrap();
     d.add_check(Check::new("pii_leak", "1.0").unwrap()).unwrap();
-    d.set_output("The policy covers sudden water damage; gradual seepage is excluded.").unwrap();
-    d.set_action(if i % 10 == 0 { Action::Escalate } else { Action::Allow });
+    d.set_output("The policy covers sudden water damage; gradual seepage is excluded.")
+        .unwrap();
+    d.set_action(if i % 10 == 0 {
+        Action::Escalate
+    } else {
+        Action::Allow
+    });
     d.set_model("gpt-x-2026-10", None).unwrap();
     d.add_reason("checks.passed").unwrap();
     d.add_tag("eu_ai_act:art12").unwrap();
@@ -38,7 +55,10 @@ fn record(c: &Collector, t: &TenantId, i: u64) -> Entry {
 fn bench_emit(c: &mut Criterion) {
     let mut g = c.benchmark_group("emit");
     g.throughput(Throughput::Elements(1));
-    for (name, mode) in [("per_entry_signed", SigningMode::PerEntry), ("batch_sealed", SigningMode::BatchSealed)] {
+    for (name, mode) in [
+        ("per_entry_signed", SigningMode::PerEntry),
+        ("batch_sealed", SigningMode::BatchSealed),
+    ] {
         let (col, store, t) = collector(mode);
         let mut i = 0u64;
         g.bench_function(name, |b| {
@@ -48,7 +68,12 @@ fn bench_emit(c: &mut Criterion) {
             })
         });
         let n = store.head(&t).unwrap().map_or(0, |h| h.seq.0 + 1);
-        eprintln!("{name}: {} receipts stored, {} bytes of lines = {} B/receipt", n, store.stored_bytes(), store.stored_bytes() as u64 / n.max(1));
+        eprintln!(
+            "{name}: {} receipts stored, {} bytes of lines = {} B/receipt",
+            n,
+            store.stored_bytes(),
+            store.stored_bytes() as u64 / n.max(1)
+        );
     }
     g.finish();
 }
@@ -59,7 +84,12 @@ fn bench_verify(c: &mut Criterion) {
     for i in 0..n {
         record(&col, &t, i);
     }
-    let lines: Vec<Vec<u8>> = store.read(&t, Seq(0), Seq(n)).unwrap().iter().map(|e| e.to_line().unwrap()).collect();
+    let lines: Vec<Vec<u8>> = store
+        .read(&t, Seq(0), Seq(n))
+        .unwrap()
+        .iter()
+        .map(|e| e.to_line().unwrap())
+        .collect();
     let keys = KeyRing::from_keys([col.log().verifier_key()]);
     let mut g = c.benchmark_group("verify_chain");
     g.throughput(Throughput::Elements(n));
@@ -68,7 +98,11 @@ fn bench_verify(c: &mut Criterion) {
         b.iter_batched(
             || lines.clone(),
             |ls| {
-                let r = verify_lines(ls.iter().map(Vec::as_slice), &keys, &ChainOptions::default());
+                let r = verify_lines(
+                    ls.iter().map(Vec::as_slice),
+                    &keys,
+                    &ChainOptions::default(),
+                );
                 assert!(r.is_verified());
                 r
             },

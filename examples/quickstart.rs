@@ -10,7 +10,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A log key (in production: LocalSigner::from_file or from_env, or an HSM behind `Signer`).
     let signer = Arc::new(LocalSigner::generate("audit.example.com/log")?);
     let store = Arc::new(MemoryStore::new());
-    let collector = Collector::builder(LogName::new("audit.example.com/log")?, signer.clone(), store.clone()).build()?;
+    let collector = Collector::builder(
+        LogName::new("audit.example.com/log")?,
+        signer.clone(),
+        store.clone(),
+    )
+    .build()?;
     let tenant = TenantId::new("acme-bank")?;
 
     // One AI request.
@@ -37,6 +42,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pinned = KeyRing::from_keys([VerifierKey::parse(&signer.verifier_key().to_string())?]);
     let entries = store.read(&tenant, Seq(0), Seq(u64::MAX))?;
     let report = verify_entries(&entries, &pinned, &ChainOptions::default());
-    println!("verdict: {} ({} entries, {} checks passed)", report.verdict(), report.entries_checked, report.checks_passed);
+    println!(
+        "verdict: {} ({} entries, {} checks passed)",
+        report.verdict(),
+        report.entries_checked,
+        report.checks_passed
+    );
     Ok(())
 }

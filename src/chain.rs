@@ -53,7 +53,13 @@ pub struct ChainOptions {
 
 impl Default for ChainOptions {
     fn default() -> Self {
-        ChainOptions { log: None, tenant: None, anchor: Anchor::Genesis, require_signatures: true, end: None }
+        ChainOptions {
+            log: None,
+            tenant: None,
+            anchor: Anchor::Genesis,
+            require_signatures: true,
+            end: None,
+        }
     }
 }
 
@@ -61,7 +67,11 @@ impl Default for ChainOptions {
 pub type Item = (Location, Result<Entry, EntryError>);
 
 /// Verifies a tenant's chain given in stored order.
-pub fn verify_chain(items: impl IntoIterator<Item = Item>, keys: &KeyRing, opts: &ChainOptions) -> Report {
+pub fn verify_chain(
+    items: impl IntoIterator<Item = Item>,
+    keys: &KeyRing,
+    opts: &ChainOptions,
+) -> Report {
     let mut report = Report::default();
     let mut keys = keys.clone();
     let mut log = opts.log.clone();
@@ -77,7 +87,12 @@ pub fn verify_chain(items: impl IntoIterator<Item = Item>, keys: &KeyRing, opts:
         let entry = match parsed {
             Ok(e) => e,
             Err(EntryError::UnsupportedVersion(v)) => {
-                report.fail(Verdict::UnsupportedVersion, "version", loc, format!("format version {v} is not supported"));
+                report.fail(
+                    Verdict::UnsupportedVersion,
+                    "version",
+                    loc,
+                    format!("format version {v} is not supported"),
+                );
                 continue;
             }
             Err(e) => {
@@ -93,32 +108,74 @@ pub fn verify_chain(items: impl IntoIterator<Item = Item>, keys: &KeyRing, opts:
         };
         let log_name = log.get_or_insert_with(|| entry.header().log.clone());
         if &entry.header().log != log_name {
-            report.fail(Verdict::Tampered, "log", loc.clone(), format!("entry belongs to log {}, expected {}", entry.header().log, log_name));
+            report.fail(
+                Verdict::Tampered,
+                "log",
+                loc.clone(),
+                format!(
+                    "entry belongs to log {}, expected {}",
+                    entry.header().log,
+                    log_name
+                ),
+            );
         }
         let tenant_id = tenant.get_or_insert_with(|| entry.tenant().clone());
         if entry.tenant() != tenant_id {
-            report.fail(Verdict::Tampered, "tenant", loc.clone(), format!("entry belongs to tenant {}, expected {}", entry.tenant(), tenant_id));
+            report.fail(
+                Verdict::Tampered,
+                "tenant",
+                loc.clone(),
+                format!(
+                    "entry belongs to tenant {}, expected {}",
+                    entry.tenant(),
+                    tenant_id
+                ),
+            );
             continue;
         }
         check_entry(&entry, &loc, &mut keys, opts, &mut report);
 
         // Order, duplicates, forks.
         if let Some(prev_seq) = last_seq {
-            if entry.seq() <= prev_seq && !by_seq.contains_key(&entry.seq()) && !reordered_reported {
-                report.fail(Verdict::Reordered, "order", loc.clone(), format!("seq {} stored after seq {}", entry.seq(), prev_seq));
+            if entry.seq() <= prev_seq && !by_seq.contains_key(&entry.seq()) && !reordered_reported
+            {
+                report.fail(
+                    Verdict::Reordered,
+                    "order",
+                    loc.clone(),
+                    format!("seq {} stored after seq {}", entry.seq(), prev_seq),
+                );
                 reordered_reported = true;
             }
         }
         if let Some((first, first_loc)) = by_seq.get(&entry.seq()) {
             if first.hash() == entry.hash() && first == &entry {
-                report.fail(Verdict::Tampered, "duplicate_entry", loc.clone(), format!("seq {} appears twice (first at {first_loc})", entry.seq()));
+                report.fail(
+                    Verdict::Tampered,
+                    "duplicate_entry",
+                    loc.clone(),
+                    format!("seq {} appears twice (first at {first_loc})", entry.seq()),
+                );
             } else {
-                report.fail(Verdict::Forked, "fork", loc.clone(), format!("two different entries claim seq {} (other at {first_loc})", entry.seq()));
+                report.fail(
+                    Verdict::Forked,
+                    "fork",
+                    loc.clone(),
+                    format!(
+                        "two different entries claim seq {} (other at {first_loc})",
+                        entry.seq()
+                    ),
+                );
             }
             continue;
         }
         if let Some(other) = ids.insert(entry.id(), entry.seq()) {
-            report.fail(Verdict::Tampered, "duplicate_id", loc.clone(), format!("entry id {} also used at seq {other}", entry.id()));
+            report.fail(
+                Verdict::Tampered,
+                "duplicate_id",
+                loc.clone(),
+                format!("entry id {} also used at seq {other}", entry.id()),
+            );
         }
         if last_seq.is_some_and(|p| entry.seq() > p) || last_seq.is_none() {
             last_seq = Some(entry.seq());
@@ -130,11 +187,22 @@ pub fn verify_chain(items: impl IntoIterator<Item = Item>, keys: &KeyRing, opts:
     report
 }
 
-fn check_entry(entry: &Entry, loc: &Location, keys: &mut KeyRing, opts: &ChainOptions, report: &mut Report) {
+fn check_entry(
+    entry: &Entry,
+    loc: &Location,
+    keys: &mut KeyRing,
+    opts: &ChainOptions,
+    report: &mut Report,
+) {
     match entry.computed_hash() {
         Ok(h) if &h == entry.hash() => report.pass(),
         Ok(_) => {
-            report.fail(Verdict::Tampered, "entry_hash", loc.clone(), "content does not match the entry hash");
+            report.fail(
+                Verdict::Tampered,
+                "entry_hash",
+                loc.clone(),
+                "content does not match the entry hash",
+            );
             return;
         }
         Err(e) => {
@@ -154,20 +222,38 @@ fn check_entry(entry: &Entry, loc: &Location, keys: &mut KeyRing, opts: &ChainOp
     };
     let signed_ok = match entry.signature() {
         None if opts.require_signatures => {
-            report.fail(Verdict::Tampered, "signature", loc.clone(), "entry carries no signature");
+            report.fail(
+                Verdict::Tampered,
+                "signature",
+                loc.clone(),
+                "entry carries no signature",
+            );
             false
         }
         None => true,
         Some(_) => {
             let mut candidates = keys.by_id(entry.key_id()).peekable();
             if candidates.peek().is_none() {
-                report.fail(Verdict::UnknownKey, "signature", loc.clone(), format!("signed by key id {}, which is not pinned", entry.key_id()));
+                report.fail(
+                    Verdict::UnknownKey,
+                    "signature",
+                    loc.clone(),
+                    format!("signed by key id {}, which is not pinned", entry.key_id()),
+                );
                 false
             } else if candidates.any(|k| entry.verify_signature(k).is_ok()) {
                 report.pass();
                 true
             } else {
-                report.fail(Verdict::Tampered, "signature", loc.clone(), format!("signature does not verify under pinned key id {}", entry.key_id()));
+                report.fail(
+                    Verdict::Tampered,
+                    "signature",
+                    loc.clone(),
+                    format!(
+                        "signature does not verify under pinned key id {}",
+                        entry.key_id()
+                    ),
+                );
                 false
             }
         }
@@ -187,7 +273,12 @@ fn check_links(
 ) {
     let Some((&first_seq, (first, first_loc))) = by_seq.iter().next() else {
         if opts.anchor == Anchor::Genesis {
-            report.fail(Verdict::Truncated, "head", Location::default(), "no entries");
+            report.fail(
+                Verdict::Truncated,
+                "head",
+                Location::default(),
+                "no entries",
+            );
         }
         return;
     };
@@ -211,7 +302,12 @@ fn check_links(
                 }
             }
         } else {
-            report.fail(Verdict::Tampered, "head", first_loc.clone(), format!("chain starts at seq {first_seq}, before the anchor seq {start}"));
+            report.fail(
+                Verdict::Tampered,
+                "head",
+                first_loc.clone(),
+                format!("chain starts at seq {first_seq}, before the anchor seq {start}"),
+            );
         }
     }
     let mut prev: Option<(&Seq, &Entry)> = None;
@@ -219,22 +315,46 @@ fn check_links(
         if let Some((pseq, pentry)) = prev {
             if Some(*seq) != pseq.checked_next() {
                 let missing = seq.0 - pseq.0 - 1;
-                report.fail(Verdict::Missing, "gap", loc.clone(), format!("{missing} entr{} missing before seq {seq} (after seq {pseq})", if missing == 1 { "y" } else { "ies" }));
+                report.fail(
+                    Verdict::Missing,
+                    "gap",
+                    loc.clone(),
+                    format!(
+                        "{missing} entr{} missing before seq {seq} (after seq {pseq})",
+                        if missing == 1 { "y" } else { "ies" }
+                    ),
+                );
             } else if entry.prev() != pentry.hash() {
-                report.fail(Verdict::Tampered, "link", loc.clone(), format!("seq {seq} does not link to the hash of seq {pseq}"));
+                report.fail(
+                    Verdict::Tampered,
+                    "link",
+                    loc.clone(),
+                    format!("seq {seq} does not link to the hash of seq {pseq}"),
+                );
             } else {
                 report.pass();
             }
             if entry.epoch() < pentry.epoch() {
-                report.fail(Verdict::Tampered, "epoch", loc.clone(), "epoch goes backwards");
+                report.fail(
+                    Verdict::Tampered,
+                    "epoch",
+                    loc.clone(),
+                    "epoch goes backwards",
+                );
             }
             if entry.ts() < pentry.ts() {
-                report.warn("clock", loc.clone(), format!("timestamp steps back from seq {pseq} to seq {seq}"));
+                report.warn(
+                    "clock",
+                    loc.clone(),
+                    format!("timestamp steps back from seq {pseq} to seq {seq}"),
+                );
             }
         }
         prev = Some((seq, entry));
     }
-    if let (Some((end_seq, end_hash)), Some((last_seq, (last, last_loc)))) = (opts.end, by_seq.iter().next_back()) {
+    if let (Some((end_seq, end_hash)), Some((last_seq, (last, last_loc)))) =
+        (opts.end, by_seq.iter().next_back())
+    {
         if *last_seq < end_seq {
             report.fail(
                 Verdict::Truncated,
@@ -243,11 +363,20 @@ fn check_links(
                 format!("chain ends at seq {last_seq}, expected seq {end_seq}: {} entries missing at the tail", end_seq.0 - last_seq.0),
             );
         } else if *last_seq > end_seq {
-            report.warn("tail", last_loc.clone(), format!("chain continues past the expected end seq {end_seq}"));
+            report.warn(
+                "tail",
+                last_loc.clone(),
+                format!("chain continues past the expected end seq {end_seq}"),
+            );
         }
         match by_seq.get(&end_seq) {
             Some((e, loc)) if e.hash() != &end_hash => {
-                report.fail(Verdict::Forked, "tail", loc.clone(), format!("entry at seq {end_seq} differs from the trusted head"));
+                report.fail(
+                    Verdict::Forked,
+                    "tail",
+                    loc.clone(),
+                    format!("entry at seq {end_seq} differs from the trusted head"),
+                );
             }
             Some(_) => report.pass(),
             None => {}
@@ -258,14 +387,28 @@ fn check_links(
 
 /// Convenience: verifies entries already parsed (e.g. read from a store).
 pub fn verify_entries(entries: &[Entry], keys: &KeyRing, opts: &ChainOptions) -> Report {
-    verify_chain(entries.iter().map(|e| (Location::default(), Ok(e.clone()))), keys, opts)
+    verify_chain(
+        entries.iter().map(|e| (Location::default(), Ok(e.clone()))),
+        keys,
+        opts,
+    )
 }
 
 /// Convenience: verifies canonical JSONL lines, reporting line numbers.
-pub fn verify_lines<'a>(lines: impl IntoIterator<Item = &'a [u8]>, keys: &KeyRing, opts: &ChainOptions) -> Report {
+pub fn verify_lines<'a>(
+    lines: impl IntoIterator<Item = &'a [u8]>,
+    keys: &KeyRing,
+    opts: &ChainOptions,
+) -> Report {
     verify_chain(
         lines.into_iter().enumerate().map(|(i, l)| {
-            (Location { line: Some(i as u64 + 1), ..Location::default() }, Entry::from_line(l))
+            (
+                Location {
+                    line: Some(i as u64 + 1),
+                    ..Location::default()
+                },
+                Entry::from_line(l),
+            )
         }),
         keys,
         opts,
@@ -278,7 +421,10 @@ pub fn verify_lines<'a>(lines: impl IntoIterator<Item = &'a [u8]>, keys: &KeyRin
 /// # Errors
 /// [`KeyError::BadSignature`] when no pinned key with its id verifies it.
 pub fn verify_entry_signature(entry: &Entry, keys: &KeyRing) -> Result<(), KeyError> {
-    if keys.by_id(entry.key_id()).any(|k| entry.verify_signature(k).is_ok()) {
+    if keys
+        .by_id(entry.key_id())
+        .any(|k| entry.verify_signature(k).is_ok())
+    {
         Ok(())
     } else {
         Err(KeyError::BadSignature)

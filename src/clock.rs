@@ -56,17 +56,28 @@ impl Timestamp {
         }
         let shape = b"dddd-dd-ddTdd:dd:dd.ddddddZ";
         for (c, p) in b.iter().zip(shape.iter()) {
-            let ok = if *p == b'd' { c.is_ascii_digit() } else { c == p };
+            let ok = if *p == b'd' {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            };
             if !ok {
                 return Err(TimeError::BadFormat);
             }
         }
         let num = |r: std::ops::Range<usize>| -> i64 {
-            b[r].iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
+            b[r].iter()
+                .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
         };
         let (y, mo, d) = (num(0..4), num(5..7), num(8..10));
         let (h, mi, se, us) = (num(11..13), num(14..16), num(17..19), num(20..26));
-        if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59 {
+        if !(1..=12).contains(&mo)
+            || d < 1
+            || d > days_in_month(y, mo)
+            || h > 23
+            || mi > 59
+            || se > 59
+        {
             return Err(TimeError::BadFormat);
         }
         let days = days_from_civil(y, mo, d);
@@ -184,7 +195,10 @@ pub struct ManualClock {
 impl ManualClock {
     /// Starts at `start`, advancing `step_micros` per call of [`Clock::now`].
     pub fn new(start: Timestamp, step_micros: i64) -> ManualClock {
-        ManualClock { now: AtomicI64::new(start.0), step: step_micros }
+        ManualClock {
+            now: AtomicI64::new(start.0),
+            step: step_micros,
+        }
     }
     /// Moves the clock to `t` (backwards too, to test clock steps).
     pub fn set(&self, t: Timestamp) {
@@ -208,7 +222,10 @@ mod tests {
     fn fixed_form() {
         let t = Timestamp::parse("2026-11-22T10:00:00.000001Z").unwrap();
         assert_eq!(t.to_string(), "2026-11-22T10:00:00.000001Z");
-        assert_eq!(Timestamp::from_unix_micros(0).unwrap().to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            Timestamp::from_unix_micros(0).unwrap().to_string(),
+            "1970-01-01T00:00:00.000000Z"
+        );
         for bad in [
             "2026-11-22T10:00:00Z",
             "2026-11-22T10:00:00.000001z",

@@ -13,7 +13,9 @@
 
 use std::sync::Arc;
 
-use crate::body::{Body, FlagOutcome, HumanOversight, OversightOutcome, PolicyFlag, ToolCall, ToolStatus};
+use crate::body::{
+    Body, FlagOutcome, HumanOversight, OversightOutcome, PolicyFlag, ToolCall, ToolStatus,
+};
 use crate::clock::Clock;
 use crate::commitment::CommitmentKey;
 use crate::encoding::{COMMITMENT_LABEL, DIGEST_LABEL};
@@ -150,7 +152,11 @@ impl CollectorBuilder {
 
 impl Collector {
     /// Starts building a collector for the log `name`.
-    pub fn builder(name: LogName, signer: Arc<dyn Signer>, store: Arc<dyn Store>) -> CollectorBuilder {
+    pub fn builder(
+        name: LogName,
+        signer: Arc<dyn Signer>,
+        store: Arc<dyn Store>,
+    ) -> CollectorBuilder {
         CollectorBuilder {
             log: AuditLog::builder(name, signer, store),
             secrets: Arc::new(MemorySecrets::new()),
@@ -215,7 +221,10 @@ impl Collector {
                 }
                 draft.add_reason("app_error")?;
                 let receipt = draft.emit()?;
-                Err(WrapError::App { error: e, receipt: Box::new(receipt) })
+                Err(WrapError::App {
+                    error: e,
+                    receipt: Box::new(receipt),
+                })
             }
         }
     }
@@ -226,7 +235,11 @@ impl Collector {
 
     fn check_size(&self, field: &'static str, size: usize) -> Result<(), CollectorError> {
         if size > self.inner.max_input_bytes {
-            return Err(CollectorError::TooLarge { field, size, cap: self.inner.max_input_bytes });
+            return Err(CollectorError::TooLarge {
+                field,
+                size,
+                cap: self.inner.max_input_bytes,
+            });
         }
         Ok(())
     }
@@ -236,7 +249,11 @@ impl Collector {
     ///
     /// # Errors
     /// [`CollectorError`]; the chain is unchanged on error.
-    pub fn record_tool_call(&self, tenant: &TenantId, call: ToolCallRecord<'_>) -> Result<Entry, CollectorError> {
+    pub fn record_tool_call(
+        &self,
+        tenant: &TenantId,
+        call: ToolCallRecord<'_>,
+    ) -> Result<Entry, CollectorError> {
         self.check_size("tool arguments", call.args.len())?;
         let key = self.commitment_key(tenant)?;
         let result = match call.result {
@@ -280,7 +297,13 @@ impl Collector {
             }
             None => None,
         };
-        let body = Body::HumanOversight(HumanOversight { reviewer, target, outcome, note, trace_id: None });
+        let body = Body::HumanOversight(HumanOversight {
+            reviewer,
+            target,
+            outcome,
+            note,
+            trace_id: None,
+        });
         Ok(self.inner.log.append(tenant, &body)?)
     }
 
@@ -311,18 +334,38 @@ impl Collector {
             }
             None => None,
         };
-        let body = Body::PolicyFlag(PolicyFlag { policy, outcome, target: None, input, reasons, trace_id: None });
+        let body = Body::PolicyFlag(PolicyFlag {
+            policy,
+            outcome,
+            target: None,
+            input,
+            reasons,
+            trace_id: None,
+        });
         Ok(self.inner.log.append(tenant, &body)?)
     }
 
     /// NFKC + PII strip + length cap for a free-text field.
-    fn clean_text(&self, key: &CommitmentKey, field: &'static str, text: &str) -> Result<(String, PiiReport), CollectorError> {
+    fn clean_text(
+        &self,
+        key: &CommitmentKey,
+        field: &'static str,
+        text: &str,
+    ) -> Result<(String, PiiReport), CollectorError> {
         if text.len() > MAX_TEXT_BYTES * 4 {
-            return Err(CollectorError::TooLarge { field, size: text.len(), cap: MAX_TEXT_BYTES * 4 });
+            return Err(CollectorError::TooLarge {
+                field,
+                size: text.len(),
+                cap: MAX_TEXT_BYTES * 4,
+            });
         }
         let s = self.inner.pii.normalize_and_strip(text, Some(key))?;
         if s.text.len() > MAX_TEXT_BYTES {
-            return Err(CollectorError::TooLarge { field, size: s.text.len(), cap: MAX_TEXT_BYTES });
+            return Err(CollectorError::TooLarge {
+                field,
+                size: s.text.len(),
+                cap: MAX_TEXT_BYTES,
+            });
         }
         Ok((s.text, s.report))
     }
@@ -410,7 +453,11 @@ pub struct DecisionDraft {
 impl DecisionDraft {
     fn commit_text(&mut self, field: &'static str, text: &str) -> Result<Hash32, CollectorError> {
         self.collector.check_size(field, text.len())?;
-        let s = self.collector.inner.pii.normalize_and_strip(text, Some(&self.key))?;
+        let s = self
+            .collector
+            .inner
+            .pii
+            .normalize_and_strip(text, Some(&self.key))?;
         self.pii.merge(&s.report);
         Ok(commit(&self.key, field, s.text.as_bytes()))
     }
@@ -489,9 +536,16 @@ impl DecisionDraft {
     ///
     /// # Errors
     /// [`CollectorError::Id`] for an invalid model id.
-    pub fn set_model(&mut self, id: &str, config: Option<&[u8]>) -> Result<&mut Self, CollectorError> {
+    pub fn set_model(
+        &mut self,
+        id: &str,
+        config: Option<&[u8]>,
+    ) -> Result<&mut Self, CollectorError> {
         let id = ExternalId::new(id).map_err(id_err("model id"))?;
-        self.model = Some(ModelRef { id, config: config.map(digest) });
+        self.model = Some(ModelRef {
+            id,
+            config: config.map(digest),
+        });
         Ok(self)
     }
 
@@ -500,7 +554,8 @@ impl DecisionDraft {
     /// # Errors
     /// [`CollectorError::Id`] for an invalid code.
     pub fn add_reason(&mut self, code: &str) -> Result<&mut Self, CollectorError> {
-        self.reasons.push(Code::new(code).map_err(id_err("reason"))?);
+        self.reasons
+            .push(Code::new(code).map_err(id_err("reason"))?);
         Ok(self)
     }
 
@@ -568,7 +623,10 @@ impl DecisionDraft {
                 .pii
                 .found()
                 .iter()
-                .map(|c| PiiCount { category: c.category.name().into_owned(), count: c.count })
+                .map(|c| PiiCount {
+                    category: c.category.name().into_owned(),
+                    count: c.count,
+                })
                 .collect(),
             unicode: crate::pii::UNICODE_VERSION.to_owned(),
             parents: self.parents.clone(),

@@ -38,7 +38,12 @@ pub struct DemoConfig {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        DemoConfig { out: PathBuf::from("ai-audit-demo"), tenants: 3, requests: 200, seed: 1 }
+        DemoConfig {
+            out: PathBuf::from("ai-audit-demo"),
+            tenants: 3,
+            requests: 200,
+            seed: 1,
+        }
     }
 }
 
@@ -96,7 +101,10 @@ fn step<E: std::fmt::Display>(e: E) -> DemoError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
-    move |source| DemoError::Io { path: path.to_owned(), source }
+    move |source| DemoError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 const PROMPTS: &[&str] = &[
@@ -119,12 +127,27 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
     let random = Arc::new(SeededRandom::new(cfg.seed));
     let mut seed = [0u8; 32];
     random.fill(&mut seed);
-    let signer = Arc::new(LocalSigner::from_seed("demo.ai-audit.example/log", &seed).map_err(step)?);
+    let signer =
+        Arc::new(LocalSigner::from_seed("demo.ai-audit.example/log", &seed).map_err(step)?);
     let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(ManualClock::new(Timestamp::parse("2026-11-22T09:00:00.000000Z").map_err(step)?, 1_500_000));
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2026-11-22T09:00:00.000000Z").map_err(step)?,
+        1_500_000,
+    ));
     let secrets = Arc::new(MemorySecrets::new());
     let tenants: Vec<TenantId> = (0..cfg.tenants)
-        .map(|i| TenantId::new(["acme-bank", "globex-health", "initech-legal", "umbrella-ins"].get(i).map_or_else(|| format!("tenant-{i}"), |s| (*s).to_owned())))
+        .map(|i| {
+            TenantId::new(
+                [
+                    "acme-bank",
+                    "globex-health",
+                    "initech-legal",
+                    "umbrella-ins",
+                ]
+                .get(i)
+                .map_or_else(|| format!("tenant-{i}"), |s| (*s).to_owned()),
+            )
+        })
         .collect::<Result<_, _>>()
         .map_err(step)?;
     for t in &tenants {
@@ -132,13 +155,17 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
         random.fill(&mut k);
         secrets.insert(t.clone(), CommitmentKey::from_bytes(k));
     }
-    let collector = Collector::builder(LogName::new("demo.ai-audit.example/log").map_err(step)?, signer.clone(), store.clone())
-        .clock(clock)
-        .random(random.clone())
-        .secrets(secrets)
-        .signing_mode(SigningMode::PerEntry)
-        .build()
-        .map_err(step)?;
+    let collector = Collector::builder(
+        LogName::new("demo.ai-audit.example/log").map_err(step)?,
+        signer.clone(),
+        store.clone(),
+    )
+    .clock(clock)
+    .random(random.clone())
+    .secrets(secrets)
+    .signing_mode(SigningMode::PerEntry)
+    .build()
+    .map_err(step)?;
 
     let mut pii_per_tenant = vec![0u64; tenants.len()];
     for r in 0..cfg.requests {
@@ -146,17 +173,30 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
             // Mid-way key rotation: every tenant's chain records it.
             let mut s2 = [0u8; 32];
             random.fill(&mut s2);
-            let next = Arc::new(LocalSigner::from_seed("demo.ai-audit.example/log-2", &s2).map_err(step)?);
-            collector.log().rotate_key(next, Code::new("scheduled").map_err(step)?).map_err(step)?;
+            let next =
+                Arc::new(LocalSigner::from_seed("demo.ai-audit.example/log-2", &s2).map_err(step)?);
+            collector
+                .log()
+                .rotate_key(next, Code::new("scheduled").map_err(step)?)
+                .map_err(step)?;
         }
         for (ti, t) in tenants.iter().enumerate() {
             let mut roll = [0u8; 4];
             random.fill(&mut roll);
             let x = u32::from_be_bytes(roll);
-            let prompt = PROMPTS.get((x as usize) % PROMPTS.len()).copied().unwrap_or_default();
+            let prompt = PROMPTS
+                .get((x as usize) % PROMPTS.len())
+                .copied()
+                .unwrap_or_default();
             if x % 23 == 0 {
                 collector
-                    .record_policy_flag(t, "no_personal_financial_advice", FlagOutcome::Blocked, Some(prompt), &["finance.advice"])
+                    .record_policy_flag(
+                        t,
+                        "no_personal_financial_advice",
+                        FlagOutcome::Blocked,
+                        Some(prompt),
+                        &["finance.advice"],
+                    )
                     .map_err(step)?;
                 continue;
             }
@@ -165,10 +205,20 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
             d.set_input(prompt).map_err(step)?;
             d.set_trace_id(&format!("trace-{ti}-{r}")).map_err(step)?;
             d.set_session_id(&format!("sess-{}", r / 5)).map_err(step)?;
-            d.add_check(Check::new("toxicity", "2.1").map_err(step)?.score(score).map_err(step)?.threshold(0.9).map_err(step)?.fired(score > 0.9))
+            d.add_check(
+                Check::new("toxicity", "2.1")
+                    .map_err(step)?
+                    .score(score)
+                    .map_err(step)?
+                    .threshold(0.9)
+                    .map_err(step)?
+                    .fired(score > 0.9),
+            )
+            .map_err(step)?;
+            d.add_check(Check::new("pii_leak", "1.0").map_err(step)?.fired(false))
                 .map_err(step)?;
-            d.add_check(Check::new("pii_leak", "1.0").map_err(step)?.fired(false)).map_err(step)?;
-            d.set_model("demo-llm-2026-10", Some(b"{\"temperature\":0.2}")).map_err(step)?;
+            d.set_model("demo-llm-2026-10", Some(b"{\"temperature\":0.2}"))
+                .map_err(step)?;
             let action = if score > 0.9 {
                 Action::Reject
             } else if score > 0.8 {
@@ -180,11 +230,22 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
             };
             d.set_action(action);
             if action != Action::Reject {
-                d.set_output("Here is the answer you asked for.").map_err(step)?;
+                d.set_output("Here is the answer you asked for.")
+                    .map_err(step)?;
             }
-            d.add_reason(if action == Action::Allow { "checks.passed" } else { "checks.threshold" }).map_err(step)?;
+            d.add_reason(if action == Action::Allow {
+                "checks.passed"
+            } else {
+                "checks.threshold"
+            })
+            .map_err(step)?;
             d.add_tag("eu_ai_act:art12").map_err(step)?;
-            d.set_metrics(Metrics { latency_ms: Some(80 + u64::from(x % 400)), input_tokens: Some(u64::from(x % 900)), output_tokens: Some(64), cost_micros: None });
+            d.set_metrics(Metrics {
+                latency_ms: Some(80 + u64::from(x % 400)),
+                input_tokens: Some(u64::from(x % 900)),
+                output_tokens: Some(64),
+                cost_micros: None,
+            });
             let receipt = d.emit().map_err(step)?;
             if let Ok(crate::body::Body::Decision(b)) = receipt.body() {
                 if let Some(slot) = pii_per_tenant.get_mut(ti) {
@@ -192,21 +253,31 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
                 }
             }
             if action == Action::Escalate {
-                collector.record_oversight(t, "reviewer-17", receipt.id(), OversightOutcome::Approve, Some("Checked against policy 4.2; fine."))
+                collector
+                    .record_oversight(
+                        t,
+                        "reviewer-17",
+                        receipt.id(),
+                        OversightOutcome::Approve,
+                        Some("Checked against policy 4.2; fine."),
+                    )
                     .map_err(step)?;
             }
             if x % 11 == 0 {
                 collector
-                    .record_tool_call(t, ToolCallRecord {
-                        tool: Code::new("crm.lookup").map_err(step)?,
-                        args: b"{\"customer\":\"c-1\"}",
-                        result: Some(b"{\"tier\":\"gold\"}"),
-                        status: ToolStatus::Ok,
-                        trace_id: None,
-                        call_id: None,
-                        parents: vec![receipt.id()],
-                        metrics: Metrics::default(),
-                    })
+                    .record_tool_call(
+                        t,
+                        ToolCallRecord {
+                            tool: Code::new("crm.lookup").map_err(step)?,
+                            args: b"{\"customer\":\"c-1\"}",
+                            result: Some(b"{\"tier\":\"gold\"}"),
+                            status: ToolStatus::Ok,
+                            trace_id: None,
+                            call_id: None,
+                            parents: vec![receipt.id()],
+                            metrics: Metrics::default(),
+                        },
+                    )
                     .map_err(step)?;
             }
         }
@@ -237,19 +308,28 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
         f.write_all(&buf).map_err(io(&file))?;
         // Verify from the file, as an auditor would: only the pinned key.
         let text = std::fs::read(&file).map_err(io(&file))?;
-        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         let report = verify_lines(lines.iter().copied(), &ring, &ChainOptions::default());
         if ti == 0 {
             // And show that one flipped verdict is caught.
             let mut bad: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
             if let Some(line) = bad.get_mut(1) {
-                let s = String::from_utf8_lossy(line).replacen("\"action\":\"", "\"action\":\"x", 1);
+                let s =
+                    String::from_utf8_lossy(line).replacen("\"action\":\"", "\"action\":\"x", 1);
                 *line = s.into_bytes();
             }
             if bad.len() > 3 {
                 bad.remove(3);
             }
-            tampered_verdict = verify_lines(bad.iter().map(Vec::as_slice), &ring, &ChainOptions::default()).verdict();
+            tampered_verdict = verify_lines(
+                bad.iter().map(Vec::as_slice),
+                &ring,
+                &ChainOptions::default(),
+            )
+            .verdict();
         }
         summaries.push(TenantSummary {
             tenant: t.clone(),
@@ -260,5 +340,10 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
             file,
         });
     }
-    Ok(DemoSummary { tenants: summaries, verifier_key: first_key.to_string(), key_file, tampered_verdict })
+    Ok(DemoSummary {
+        tenants: summaries,
+        verifier_key: first_key.to_string(),
+        key_file,
+        tampered_verdict,
+    })
 }

@@ -367,7 +367,10 @@ mod tests {
             jcs(v),
             "{\"\\r\":\"CR\",\"1\":\"One\",\"\u{0080}\":\"ctl\",\"\u{00f6}\":\"o\",\"\u{20ac}\":\"Euro\",\"\u{1f600}\":\"smile\",\"\u{fb33}\":\"Hebrew\"}"
         );
-        assert_eq!(jcs(json!("\u{7}\u{1f}\"\\/\u{7f}é")), "\"\\u0007\\u001f\\\"\\\\/\u{7f}é\"");
+        assert_eq!(
+            jcs(json!("\u{7}\u{1f}\"\\/\u{7f}é")),
+            "\"\\u0007\\u001f\\\"\\\\/\u{7f}é\""
+        );
     }
 
     #[test]
@@ -377,24 +380,50 @@ mod tests {
             Err(EncodingError::IntegerTooLarge(p)) if p == "$.a[0]"
         ));
         assert!(canonical_value(&json!(1u64 << 53)).is_ok());
-        assert!(matches!(canonical_value(&json!(-(1i64 << 60))), Err(EncodingError::IntegerTooLarge(_))));
+        assert!(matches!(
+            canonical_value(&json!(-(1i64 << 60))),
+            Err(EncodingError::IntegerTooLarge(_))
+        ));
         assert!(matches!(canonical_value(&json!(1.5)), Ok(b) if b == b"1.5"));
     }
 
     #[test]
     fn strict_parse_refuses_duplicates_and_garbage() {
-        assert_eq!(parse_strict(br#"{"a":1,"a":2}"#), Err(EncodingError::DuplicateKey("a".into())));
-        assert_eq!(parse_strict(br#"{"b":{"a":1,"a":2}}"#), Err(EncodingError::DuplicateKey("a".into())));
+        assert_eq!(
+            parse_strict(br#"{"a":1,"a":2}"#),
+            Err(EncodingError::DuplicateKey("a".into()))
+        );
+        assert_eq!(
+            parse_strict(br#"{"b":{"a":1,"a":2}}"#),
+            Err(EncodingError::DuplicateKey("a".into()))
+        );
         assert_eq!(parse_strict(b"\xff"), Err(EncodingError::InvalidUtf8));
-        assert!(matches!(parse_strict(b"{} x"), Err(EncodingError::Syntax(_))));
-        assert!(matches!(parse_strict(b"1e999"), Err(EncodingError::Syntax(_))));
+        assert!(matches!(
+            parse_strict(b"{} x"),
+            Err(EncodingError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_strict(b"1e999"),
+            Err(EncodingError::Syntax(_))
+        ));
     }
 
     #[test]
     fn canonical_parse_refuses_other_forms() {
         assert!(parse_canonical(br#"{"a":1,"b":[true,null]}"#).is_ok());
-        for bad in [&br#"{"b":1,"a":1}"#[..], br#"{"a": 1}"#, br#"{"a":1.0}"#, br#"{"a":1e2}"#, br#"{"a":"\u0041"}"#] {
-            assert_eq!(parse_canonical(bad), Err(EncodingError::NonCanonical), "{}", String::from_utf8_lossy(bad));
+        for bad in [
+            &br#"{"b":1,"a":1}"#[..],
+            br#"{"a": 1}"#,
+            br#"{"a":1.0}"#,
+            br#"{"a":1e2}"#,
+            br#"{"a":"\u0041"}"#,
+        ] {
+            assert_eq!(
+                parse_canonical(bad),
+                Err(EncodingError::NonCanonical),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -6,9 +6,11 @@ use serde_json::Value;
 
 use crate::body::{Body, EntryKind};
 use crate::clock::Timestamp;
-use crate::encoding::{self, EncodingError, ENTRY_HASH_LABEL, ENTRY_SIGNATURE_LABEL, FORMAT_VERSION, GENESIS_LABEL};
+use crate::encoding::{
+    self, EncodingError, ENTRY_HASH_LABEL, ENTRY_SIGNATURE_LABEL, FORMAT_VERSION, GENESIS_LABEL,
+};
 use crate::hash::Hash32;
-use crate::id::{Epoch, EntryId, LogName, Seq, TenantId};
+use crate::id::{EntryId, Epoch, LogName, Seq, TenantId};
 use crate::keys::{KeyError, KeyId, Signature, Signer, VerifierKey};
 
 /// Errors of building or reading an entry.
@@ -149,7 +151,12 @@ impl Entry {
     /// # Errors
     /// [`EntryError::Malformed`] if the body cannot be encoded,
     /// [`EntryError::Sign`] if the signer fails.
-    pub fn seal(header: Header, body: &Body, signer: &dyn Signer, mode: SigningMode) -> Result<Entry, EntryError> {
+    pub fn seal(
+        header: Header,
+        body: &Body,
+        signer: &dyn Signer,
+        mode: SigningMode,
+    ) -> Result<Entry, EntryError> {
         let body_value = body.to_value()?;
         Self::seal_value(header, body.kind(), body_value, signer, mode)
     }
@@ -171,7 +178,15 @@ impl Entry {
             SigningMode::PerEntry => Some(signer.sign(&signature_message(&hash))?),
             SigningMode::BatchSealed => None,
         };
-        Ok(Entry { header, kind, key_id, body, body_jcs, hash, sig })
+        Ok(Entry {
+            header,
+            kind,
+            key_id,
+            body,
+            body_jcs,
+            hash,
+            sig,
+        })
     }
 
     /// Reads one canonical JSONL line (without the newline).
@@ -214,7 +229,14 @@ impl Entry {
     /// Never in practice; kept fallible so encodings can grow checks.
     pub fn to_line(&self) -> Result<Vec<u8>, EntryError> {
         let mut out = Vec::with_capacity(self.body_jcs.len() + 420);
-        write_envelope(&mut out, &self.header, self.kind, self.key_id, &self.body_jcs, Some((&self.hash, self.sig.as_ref())));
+        write_envelope(
+            &mut out,
+            &self.header,
+            self.kind,
+            self.key_id,
+            &self.body_jcs,
+            Some((&self.hash, self.sig.as_ref())),
+        );
         Ok(out)
     }
 
@@ -224,7 +246,12 @@ impl Entry {
     /// # Errors
     /// [`EntryError::Malformed`] if the body holds unencodable values.
     pub fn computed_hash(&self) -> Result<Hash32, EntryError> {
-        Ok(hash_of(&self.header, self.kind, self.key_id, &self.body_jcs))
+        Ok(hash_of(
+            &self.header,
+            self.kind,
+            self.key_id,
+            &self.body_jcs,
+        ))
     }
 
     /// Checks this entry's signature with `key`.
@@ -321,7 +348,12 @@ fn write_envelope(
     if let Some((hash, _)) = auth {
         let _ = write!(out, ",\"hash\":\"{hash}\"");
     }
-    let _ = write!(out, ",\"id\":\"{}\",\"key_id\":\"{key_id}\",\"kind\":\"{}\",\"log\":", h.id, kind.as_str());
+    let _ = write!(
+        out,
+        ",\"id\":\"{}\",\"key_id\":\"{key_id}\",\"kind\":\"{}\",\"log\":",
+        h.id,
+        kind.as_str()
+    );
     encoding::write_string(out, h.log.as_str());
     let _ = write!(out, ",\"prev\":\"{}\",\"seq\":{}", h.prev, h.seq.0);
     if let Some((_, Some(sig))) = auth {
@@ -342,7 +374,10 @@ mod tests {
         let signer = crate::keys::LocalSigner::from_seed("t", &[1u8; 32]).unwrap();
         let log = LogName::new("l.example/x").unwrap();
         let tenant = TenantId::new("acme").unwrap();
-        for (i, mode) in [SigningMode::PerEntry, SigningMode::BatchSealed].into_iter().enumerate() {
+        for (i, mode) in [SigningMode::PerEntry, SigningMode::BatchSealed]
+            .into_iter()
+            .enumerate()
+        {
             let header = Header {
                 log: log.clone(),
                 tenant: tenant.clone(),
@@ -353,7 +388,8 @@ mod tests {
                 ts: Timestamp::parse("2026-01-02T03:04:05.678901Z").unwrap(),
             };
             let body = serde_json::json!({"z": [1, 2.5, "é\u{1}"], "a": {"b": null}});
-            let e = Entry::seal_value(header, EntryKind::PolicyFlag, body.clone(), &signer, mode).unwrap();
+            let e = Entry::seal_value(header, EntryKind::PolicyFlag, body.clone(), &signer, mode)
+                .unwrap();
             let wire = Wire {
                 v: 1,
                 log: log.clone(),
@@ -374,7 +410,8 @@ mod tests {
             let m = v.as_object_mut().unwrap();
             m.remove("hash");
             m.remove("sig");
-            let expect = Hash32::digest_parts(&[ENTRY_HASH_LABEL, &encoding::canonical_value(&v).unwrap()]);
+            let expect =
+                Hash32::digest_parts(&[ENTRY_HASH_LABEL, &encoding::canonical_value(&v).unwrap()]);
             assert_eq!(*e.hash(), expect);
         }
     }

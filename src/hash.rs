@@ -57,7 +57,11 @@ impl Hash32 {
     /// # Errors
     /// [`HashError::BadHex`] for anything else.
     pub fn from_hex(s: &str) -> Result<Hash32, HashError> {
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(HashError::BadHex);
         }
         let mut out = [0u8; 32];
@@ -134,8 +138,14 @@ mod tests {
     fn hex_is_strict() {
         let h = Hash32::digest(b"x");
         assert_eq!(Hash32::from_hex(&h.to_hex()), Ok(h));
-        assert_eq!(Hash32::from_hex(&h.to_hex().to_uppercase()), Err(HashError::BadHex));
+        assert_eq!(
+            Hash32::from_hex(&h.to_hex().to_uppercase()),
+            Err(HashError::BadHex)
+        );
         assert_eq!(Hash32::from_hex("00"), Err(HashError::BadHex));
-        assert_eq!(Hash32::from_slice(&[0u8; 31]), Err(HashError::BadLength(31)));
+        assert_eq!(
+            Hash32::from_slice(&[0u8; 31]),
+            Err(HashError::BadLength(31))
+        );
     }
 }

@@ -35,7 +35,9 @@ fn check_ident(what: &'static str, s: &str, max: usize, extra: &[u8]) -> Result<
         return Err(IdError::TooLong { what, max });
     }
     let b = s.as_bytes();
-    let ok_first = b.first().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ok_first = b
+        .first()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let ok_rest = b
         .iter()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c));
@@ -138,7 +140,11 @@ impl EntryId {
     /// # Errors
     /// [`IdError::BadChar`] otherwise.
     pub fn from_hex(s: &str) -> Result<Self, IdError> {
-        if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() != 32
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(IdError::BadChar("entry id"));
         }
         let mut out = [0u8; 16];
@@ -202,7 +208,10 @@ impl ExternalId {
             return Err(IdError::Empty("external id"));
         }
         if s.len() > 128 {
-            return Err(IdError::TooLong { what: "external id", max: 128 });
+            return Err(IdError::TooLong {
+                what: "external id",
+                max: 128,
+            });
         }
         if !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(IdError::BadChar("external id"));
@@ -280,9 +289,16 @@ mod tests {
         assert!(TenantId::new("acme-bank.eu_1").is_ok());
         assert_eq!(TenantId::new(""), Err(IdError::Empty("tenant id")));
         for bad in ["Acme", "a b", "{x}", "a/b", "-x", "ä"] {
-            assert_eq!(TenantId::new(bad), Err(IdError::BadChar("tenant id")), "{bad}");
+            assert_eq!(
+                TenantId::new(bad),
+                Err(IdError::BadChar("tenant id")),
+                "{bad}"
+            );
         }
-        assert!(matches!(TenantId::new("a".repeat(65)), Err(IdError::TooLong { .. })));
+        assert!(matches!(
+            TenantId::new("a".repeat(65)),
+            Err(IdError::TooLong { .. })
+        ));
         assert!(serde_json::from_str::<TenantId>("\"A\"").is_err());
         assert!(LogName::new("audit.example.com/prod").is_ok());
     }

@@ -80,7 +80,11 @@ impl KeyId {
     /// # Errors
     /// [`KeyError::Malformed`].
     pub fn from_hex(s: &str) -> Result<KeyId, KeyError> {
-        if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() != 8
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(KeyError::Malformed("key id"));
         }
         let mut out = [0u8; 4];
@@ -133,7 +137,9 @@ impl Signature {
     /// # Errors
     /// [`KeyError::Malformed`].
     pub fn from_base64(s: &str) -> Result<Signature, KeyError> {
-        let v = B64.decode(s).map_err(|_| KeyError::Malformed("signature"))?;
+        let v = B64
+            .decode(s)
+            .map_err(|_| KeyError::Malformed("signature"))?;
         let a = <[u8; 64]>::try_from(v.as_slice()).map_err(|_| KeyError::Malformed("signature"))?;
         let sig = Signature(a);
         if sig.to_base64() != s {
@@ -189,7 +195,11 @@ impl VerifierKey {
     /// [`KeyError::BadName`].
     pub fn new(name: &str, key: VerifyingKey) -> Result<VerifierKey, KeyError> {
         check_name(name)?;
-        Ok(VerifierKey { name: name.to_owned(), id: KeyId::compute(name, key.as_bytes()), key })
+        Ok(VerifierKey {
+            name: name.to_owned(),
+            id: KeyId::compute(name, key.as_bytes()),
+            key,
+        })
     }
 
     /// Parses `name+hexid+base64(0x01||key)` and checks that the id matches.
@@ -207,7 +217,9 @@ impl VerifierKey {
         };
         check_name(name)?;
         let id = KeyId::from_hex(hexid)?;
-        let raw = B64.decode(b64).map_err(|_| KeyError::Malformed("verifier key"))?;
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| KeyError::Malformed("verifier key"))?;
         if raw.len() != 33 || raw.first() != Some(&ED25519_ALG) {
             return Err(KeyError::Malformed("verifier key"));
         }
@@ -217,7 +229,11 @@ impl VerifierKey {
         if KeyId::compute(name, &pk) != id {
             return Err(KeyError::KeyIdMismatch);
         }
-        Ok(VerifierKey { name: name.to_owned(), id, key })
+        Ok(VerifierKey {
+            name: name.to_owned(),
+            id,
+            key,
+        })
     }
 
     /// The key's name.
@@ -239,7 +255,9 @@ impl VerifierKey {
     /// [`KeyError::BadSignature`].
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), KeyError> {
         let s = ed25519_dalek::Signature::from_bytes(&sig.0);
-        self.key.verify_strict(msg, &s).map_err(|_| KeyError::BadSignature)
+        self.key
+            .verify_strict(msg, &s)
+            .map_err(|_| KeyError::BadSignature)
     }
 
     /// The underlying dalek key (for batch verification).
@@ -319,7 +337,10 @@ impl LocalSigner {
     ///
     /// # Errors
     /// [`KeyError::BadName`].
-    pub fn generate_with<R: RngCore + CryptoRng>(name: &str, rng: &mut R) -> Result<LocalSigner, KeyError> {
+    pub fn generate_with<R: RngCore + CryptoRng>(
+        name: &str,
+        rng: &mut R,
+    ) -> Result<LocalSigner, KeyError> {
         let mut seed = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(seed.as_mut());
         Self::from_seed(name, &seed)
@@ -341,14 +362,19 @@ impl LocalSigner {
     /// [`KeyError::Malformed`], [`KeyError::BadName`], [`KeyError::KeyIdMismatch`].
     pub fn parse(s: &str) -> Result<LocalSigner, KeyError> {
         let s = s.trim_end_matches(['\n', '\r']);
-        let rest = s.strip_prefix(SECRET_KEY_PREFIX).ok_or(KeyError::Malformed("secret key"))?;
+        let rest = s
+            .strip_prefix(SECRET_KEY_PREFIX)
+            .ok_or(KeyError::Malformed("secret key"))?;
         let mut parts = rest.splitn(3, '+');
         let (name, hexid, b64) = match (parts.next(), parts.next(), parts.next()) {
             (Some(n), Some(h), Some(b)) => (n, h, b),
             _ => return Err(KeyError::Malformed("secret key")),
         };
         let id = KeyId::from_hex(hexid)?;
-        let raw = Zeroizing::new(B64.decode(b64).map_err(|_| KeyError::Malformed("secret key"))?);
+        let raw = Zeroizing::new(
+            B64.decode(b64)
+                .map_err(|_| KeyError::Malformed("secret key"))?,
+        );
         if raw.len() != 33 || raw.first() != Some(&ED25519_ALG) {
             return Err(KeyError::Malformed("secret key"));
         }
@@ -463,7 +489,8 @@ mod tests {
     use super::*;
 
     // Vectors from golang.org/x/mod sumdb/note note_test.go (via shared/vectors/rfc6962.json).
-    const SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const SKEY: &str =
+        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 
     #[test]
@@ -478,12 +505,32 @@ mod tests {
 
     #[test]
     fn bad_keys_are_refused() {
-        assert!(matches!(VerifierKey::parse("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"), Err(KeyError::KeyIdMismatch)));
-        assert!(matches!(VerifierKey::parse("PeterNeumann+c74f20a3+ARpc"), Err(KeyError::Malformed(_))));
-        assert!(matches!(VerifierKey::parse("nope"), Err(KeyError::Malformed(_))));
-        assert!(matches!(VerifierKey::parse("a b+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"), Err(KeyError::BadName)));
-        assert!(matches!(LocalSigner::parse(VKEY), Err(KeyError::Malformed(_))));
-        assert!(matches!(LocalSigner::generate("has+plus"), Err(KeyError::BadName)));
+        assert!(matches!(
+            VerifierKey::parse(
+                "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+            ),
+            Err(KeyError::KeyIdMismatch)
+        ));
+        assert!(matches!(
+            VerifierKey::parse("PeterNeumann+c74f20a3+ARpc"),
+            Err(KeyError::Malformed(_))
+        ));
+        assert!(matches!(
+            VerifierKey::parse("nope"),
+            Err(KeyError::Malformed(_))
+        ));
+        assert!(matches!(
+            VerifierKey::parse("a b+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+            Err(KeyError::BadName)
+        ));
+        assert!(matches!(
+            LocalSigner::parse(VKEY),
+            Err(KeyError::Malformed(_))
+        ));
+        assert!(matches!(
+            LocalSigner::generate("has+plus"),
+            Err(KeyError::BadName)
+        ));
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod hash;
 mod id;
 mod keys;
 mod log;
+pub mod merkle;
 #[cfg(feature = "collector")]
 pub mod pii;
 mod random;
@@ -31,9 +32,16 @@ mod store;
 // The public surface, module by module.
 //
 // Entries and their bodies:
-pub use body::{Body, EntryKind, FlagOutcome, HumanOversight, KeyRotation, OversightOutcome, PolicyFlag, ToolCall, ToolStatus};
-pub use entry::{envelope_schema, genesis, signature_message, Entry, EntryError, Header, SigningMode};
-pub use receipt::{Action, Check, DecisionReceipt, Finite, Metrics, ModelRef, PiiCount, MAX_TEXT_BYTES};
+pub use body::{
+    Body, EntryKind, FlagOutcome, HumanOversight, KeyRotation, OversightOutcome, PolicyFlag,
+    ToolCall, ToolStatus,
+};
+pub use entry::{
+    envelope_schema, genesis, signature_message, Entry, EntryError, Header, SigningMode,
+};
+pub use receipt::{
+    Action, Check, DecisionReceipt, Finite, Metrics, ModelRef, PiiCount, MAX_TEXT_BYTES,
+};
 // Identifiers, digests, time:
 pub use clock::{Clock, ManualClock, SystemClock, TimeError, Timestamp};
 pub use hash::{Hash32, HashError};
@@ -41,7 +49,9 @@ pub use id::{Code, EntryId, Epoch, ExternalId, IdError, LogName, Seq, TenantId};
 pub use random::{OsRandom, RandomSource, SeededRandom};
 // Keys and secrets:
 pub use commitment::CommitmentKey;
-pub use keys::{KeyError, KeyId, KeyRing, LocalSigner, Signature, Signer, VerifierKey, SIGNING_KEY_ENV};
+pub use keys::{
+    KeyError, KeyId, KeyRing, LocalSigner, Signature, Signer, VerifierKey, SIGNING_KEY_ENV,
+};
 pub use secret::{MemorySecrets, SecretError, TenantSecrets};
 // Appending and storing:
 pub use log::{AuditLog, AuditLogBuilder, LogError};
@@ -49,9 +59,13 @@ pub use store::{check_append, ChainHead, MemoryStore, Store, StoreError};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore};
 // Verification:
-pub use chain::{verify_chain, verify_entries, verify_entry_signature, verify_lines, Anchor, ChainOptions};
+pub use chain::{
+    verify_chain, verify_entries, verify_entry_signature, verify_lines, Anchor, ChainOptions,
+};
 pub use report::{Finding, Location, Report, Verdict};
 // The collector (feature `collector`):
 #[cfg(feature = "collector")]
-pub use collector::{commit, digest, Collector, CollectorBuilder, CollectorError, DecisionDraft, ToolCallRecord, WrapError, DEFAULT_MAX_INPUT_BYTES};
-
+pub use collector::{
+    commit, digest, Collector, CollectorBuilder, CollectorError, DecisionDraft, ToolCallRecord,
+    WrapError, DEFAULT_MAX_INPUT_BYTES,
+};

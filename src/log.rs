@@ -13,7 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::body::{Body, KeyRotation};
 use crate::clock::{Clock, SystemClock};
 use crate::entry::{genesis, Entry, EntryError, Header, SigningMode};
-use crate::id::{Code, Epoch, EntryId, LogName, Seq, TenantId};
+use crate::id::{Code, EntryId, Epoch, LogName, Seq, TenantId};
 use crate::keys::{Signer, VerifierKey};
 use crate::random::{OsRandom, RandomSource};
 use crate::store::{ChainHead, Store, StoreError};
@@ -97,7 +97,11 @@ impl AuditLogBuilder {
 
 impl AuditLog {
     /// Starts building a log named `name`, signing with `signer`, storing in `store`.
-    pub fn builder(name: LogName, signer: Arc<dyn Signer>, store: Arc<dyn Store>) -> AuditLogBuilder {
+    pub fn builder(
+        name: LogName,
+        signer: Arc<dyn Signer>,
+        store: Arc<dyn Store>,
+    ) -> AuditLogBuilder {
         AuditLogBuilder {
             name,
             signer,
@@ -137,7 +141,12 @@ impl AuditLog {
     }
 
     fn tenant_head(&self, tenant: &TenantId) -> Arc<Mutex<Option<ChainHead>>> {
-        self.inner.heads.lock().entry(tenant.clone()).or_insert_with(|| Arc::new(Mutex::new(None))).clone()
+        self.inner
+            .heads
+            .lock()
+            .entry(tenant.clone())
+            .or_insert_with(|| Arc::new(Mutex::new(None)))
+            .clone()
     }
 
     /// Chains `body` as the tenant's next entry and stores it. Returns the
@@ -157,11 +166,16 @@ impl AuditLog {
     /// # Errors
     /// As [`AuditLog::append`]; on error none was stored.
     pub fn append_batch(&self, tenant: &TenantId, bodies: &[Body]) -> Result<Vec<Entry>, LogError> {
-        let items: Vec<(EntryId, &Body)> = bodies.iter().map(|b| (self.new_entry_id(), b)).collect();
+        let items: Vec<(EntryId, &Body)> =
+            bodies.iter().map(|b| (self.new_entry_id(), b)).collect();
         self.append_batch_with_ids(tenant, &items)
     }
 
-    fn append_batch_with_ids(&self, tenant: &TenantId, items: &[(EntryId, &Body)]) -> Result<Vec<Entry>, LogError> {
+    fn append_batch_with_ids(
+        &self,
+        tenant: &TenantId,
+        items: &[(EntryId, &Body)],
+    ) -> Result<Vec<Entry>, LogError> {
         let values = items
             .iter()
             .map(|(id, b)| Ok((*id, b.kind(), b.to_value().map_err(EntryError::from)?)))
@@ -202,7 +216,11 @@ impl AuditLog {
         signer: &dyn Signer,
     ) -> Result<Vec<Entry>, LogError> {
         let (mut seq, mut prev, epoch) = match head {
-            Some(h) => (h.seq.checked_next().ok_or(EntryError::SeqOverflow)?, h.hash, h.epoch),
+            Some(h) => (
+                h.seq.checked_next().ok_or(EntryError::SeqOverflow)?,
+                h.hash,
+                h.epoch,
+            ),
             None => (Seq(0), genesis(&self.inner.name, tenant), Epoch(0)),
         };
         let mut out = Vec::with_capacity(values.len());
@@ -233,7 +251,10 @@ impl AuditLog {
     /// [`LogError`] if any append fails; tenants rotated before the failure
     /// keep their rotation entry, and the key is not switched.
     pub fn rotate_key(&self, new: Arc<dyn Signer>, reason: Code) -> Result<Vec<Entry>, LogError> {
-        let body = Body::KeyRotation(KeyRotation { new_key: new.verifier_key().clone(), reason });
+        let body = Body::KeyRotation(KeyRotation {
+            new_key: new.verifier_key().clone(),
+            reason,
+        });
         // Hold the key write lock so no entry is signed by the old key after
         // its rotation entry.
         let mut signer = self.inner.signer.write();
@@ -247,7 +268,12 @@ impl AuditLog {
             if head.is_none() {
                 *head = self.inner.store.head(t)?;
             }
-            let entries = self.chain(t, head.as_ref(), &[(id, body.kind(), value)], signer.as_ref())?;
+            let entries = self.chain(
+                t,
+                head.as_ref(),
+                &[(id, body.kind(), value)],
+                signer.as_ref(),
+            )?;
             self.inner.store.append(t, &entries)?;
             *head = entries.last().map(ChainHead::of);
             out.extend(entries);
@@ -259,6 +285,11 @@ impl AuditLog {
 
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AuditLog({}, key {})", self.inner.name, self.verifier_key())
+        write!(
+            f,
+            "AuditLog({}, key {})",
+            self.inner.name,
+            self.verifier_key()
+        )
     }
 }

@@ -33,7 +33,10 @@ pub struct SeededRandom {
 impl SeededRandom {
     /// A stream determined entirely by `seed`.
     pub fn new(seed: u64) -> SeededRandom {
-        SeededRandom { seed: Hash32::digest(&seed.to_be_bytes()).0, counter: Mutex::new(0) }
+        SeededRandom {
+            seed: Hash32::digest(&seed.to_be_bytes()).0,
+            counter: Mutex::new(0),
+        }
     }
 }
 
@@ -54,7 +57,11 @@ mod tests {
 
     #[test]
     fn seeded_is_deterministic_and_seed_dependent() {
-        let (a, b, c) = (SeededRandom::new(1), SeededRandom::new(1), SeededRandom::new(2));
+        let (a, b, c) = (
+            SeededRandom::new(1),
+            SeededRandom::new(1),
+            SeededRandom::new(2),
+        );
         let (mut x, mut y, mut z) = ([0u8; 40], [0u8; 40], [0u8; 40]);
         a.fill(&mut x);
         b.fill(&mut y);

@@ -43,7 +43,19 @@ impl<'de> Deserialize<'de> for Finite {
 }
 
 /// What the system did with the request.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, schemars::JsonSchema, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Debug,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    PartialOrd,
+    Ord,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Action {
@@ -95,7 +107,14 @@ impl Check {
     /// # Errors
     /// [`crate::IdError`] for an invalid name or version.
     pub fn new(name: &str, version: &str) -> Result<Check, crate::id::IdError> {
-        Ok(Check { name: Code::new(name)?, version: Code::new(version)?, score: None, threshold: None, fired: false, detail: None })
+        Ok(Check {
+            name: Code::new(name)?,
+            version: Code::new(version)?,
+            score: None,
+            threshold: None,
+            fired: false,
+            detail: None,
+        })
     }
     /// Sets the score.
     ///
@@ -158,7 +177,9 @@ pub struct ModelRef {
 }
 
 /// Numeric facts of a request, for monitors. Integers below 2^53.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Metrics {
     /// Wall-clock latency in milliseconds.

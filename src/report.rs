@@ -10,7 +10,9 @@ use crate::id::{Epoch, Seq, TenantId};
 /// The kind of a failed check, and the overall verdict of a report.
 ///
 /// Ordered by severity: a report's verdict is its most severe finding.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Verdict {
@@ -118,7 +120,11 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}] at {}: {}", self.verdict, self.check, self.location, self.detail)
+        write!(
+            f,
+            "{} [{}] at {}: {}",
+            self.verdict, self.check, self.location, self.detail
+        )
     }
 }
 
@@ -138,19 +144,39 @@ pub struct Report {
 impl Report {
     /// The overall verdict: the most severe failure, or `Verified`.
     pub fn verdict(&self) -> Verdict {
-        self.failures.iter().map(|f| f.verdict).max().unwrap_or(Verdict::Verified)
+        self.failures
+            .iter()
+            .map(|f| f.verdict)
+            .max()
+            .unwrap_or(Verdict::Verified)
     }
     /// True when nothing failed.
     pub fn is_verified(&self) -> bool {
         self.failures.is_empty()
     }
     /// Records a failure.
-    pub fn fail(&mut self, verdict: Verdict, check: &str, location: Location, detail: impl Into<String>) {
-        self.failures.push(Finding { verdict, check: check.to_owned(), location, detail: detail.into() });
+    pub fn fail(
+        &mut self,
+        verdict: Verdict,
+        check: &str,
+        location: Location,
+        detail: impl Into<String>,
+    ) {
+        self.failures.push(Finding {
+            verdict,
+            check: check.to_owned(),
+            location,
+            detail: detail.into(),
+        });
     }
     /// Records a warning.
     pub fn warn(&mut self, check: &str, location: Location, detail: impl Into<String>) {
-        self.warnings.push(Finding { verdict: Verdict::Verified, check: check.to_owned(), location, detail: detail.into() });
+        self.warnings.push(Finding {
+            verdict: Verdict::Verified,
+            check: check.to_owned(),
+            location,
+            detail: detail.into(),
+        });
     }
     /// Counts a passed check.
     pub fn pass(&mut self) {

@@ -57,12 +57,18 @@ impl TenantSecrets for MemorySecrets {
             return Ok(k.clone());
         }
         let mut w = self.keys.write();
-        Ok(w.entry(tenant.clone()).or_insert_with(|| Arc::new(CommitmentKey::generate(&mut OsRng))).clone())
+        Ok(w.entry(tenant.clone())
+            .or_insert_with(|| Arc::new(CommitmentKey::generate(&mut OsRng)))
+            .clone())
     }
 }
 
 impl std::fmt::Debug for MemorySecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MemorySecrets({} tenants, keys redacted)", self.keys.read().len())
+        write!(
+            f,
+            "MemorySecrets({} tenants, keys redacted)",
+            self.keys.read().len()
+        )
     }
 }

@@ -36,13 +36,19 @@ impl MemoryStore {
 
     /// Bytes held in entry lines (for memory accounting in benches).
     pub fn stored_bytes(&self) -> usize {
-        self.tenants.read().values().map(|t| t.lock().lines.iter().map(|l| l.len()).sum::<usize>()).sum()
+        self.tenants
+            .read()
+            .values()
+            .map(|t| t.lock().lines.iter().map(|l| l.len()).sum::<usize>())
+            .sum()
     }
 
     /// Test hook: the raw line at `seq`, for tamper tests. Not for production use.
     #[doc(hidden)]
     pub fn dangerous_replace_line(&self, tenant: &TenantId, seq: Seq, line: Vec<u8>) -> bool {
-        let Some(t) = self.tenant(tenant) else { return false };
+        let Some(t) = self.tenant(tenant) else {
+            return false;
+        };
         let mut t = t.lock();
         match usize::try_from(seq.0).ok().and_then(|i| t.lines.get_mut(i)) {
             Some(slot) => {
@@ -70,7 +76,12 @@ impl Store for MemoryStore {
             .collect::<Result<Vec<_>, _>>()?;
         let t = match self.tenant(tenant) {
             Some(t) => t,
-            None => self.tenants.write().entry(tenant.clone()).or_default().clone(),
+            None => self
+                .tenants
+                .write()
+                .entry(tenant.clone())
+                .or_default()
+                .clone(),
         };
         let mut t = t.lock();
         check_append(tenant, t.head.as_ref(), entries)?;

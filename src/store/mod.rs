@@ -9,7 +9,6 @@
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
@@ -32,7 +31,11 @@ pub struct ChainHead {
 impl ChainHead {
     /// The head after `entry`.
     pub fn of(entry: &Entry) -> ChainHead {
-        ChainHead { seq: entry.seq(), hash: *entry.hash(), epoch: entry.epoch() }
+        ChainHead {
+            seq: entry.seq(),
+            hash: *entry.hash(),
+            epoch: entry.epoch(),
+        }
     }
 }
 
@@ -102,35 +105,66 @@ pub trait Store: Send + Sync {
 ///
 /// # Errors
 /// [`StoreError::Conflict`] or [`StoreError::InvalidAppend`].
-pub fn check_append(tenant: &TenantId, head: Option<&ChainHead>, entries: &[Entry]) -> Result<(), StoreError> {
-    let invalid = |reason: String| StoreError::InvalidAppend { tenant: tenant.clone(), reason };
+pub fn check_append(
+    tenant: &TenantId,
+    head: Option<&ChainHead>,
+    entries: &[Entry],
+) -> Result<(), StoreError> {
+    let invalid = |reason: String| StoreError::InvalidAppend {
+        tenant: tenant.clone(),
+        reason,
+    };
     let Some(first) = entries.first() else {
         return Ok(());
     };
-    let expected = head.map_or(Some(Seq(0)), |h| h.seq.checked_next()).ok_or_else(|| invalid("seq overflow".into()))?;
+    let expected = head
+        .map_or(Some(Seq(0)), |h| h.seq.checked_next())
+        .ok_or_else(|| invalid("seq overflow".into()))?;
     if first.seq() != expected {
-        return Err(StoreError::Conflict { tenant: tenant.clone(), expected, got: first.seq() });
+        return Err(StoreError::Conflict {
+            tenant: tenant.clone(),
+            expected,
+            got: first.seq(),
+        });
     }
     let expected_prev = match head {
         Some(h) => h.hash,
         None => crate::entry::genesis(&first.header().log, tenant),
     };
     if *first.prev() != expected_prev {
-        return Err(StoreError::Conflict { tenant: tenant.clone(), expected, got: first.seq() });
+        return Err(StoreError::Conflict {
+            tenant: tenant.clone(),
+            expected,
+            got: first.seq(),
+        });
     }
     if let Some(h) = head {
         if first.epoch() < h.epoch {
-            return Err(invalid(format!("epoch {} is before the head's epoch {}", first.epoch(), h.epoch)));
+            return Err(invalid(format!(
+                "epoch {} is before the head's epoch {}",
+                first.epoch(),
+                h.epoch
+            )));
         }
     }
     for (i, e) in entries.iter().enumerate() {
         if e.tenant() != tenant {
-            return Err(invalid(format!("entry seq {} belongs to another tenant", e.seq())));
+            return Err(invalid(format!(
+                "entry seq {} belongs to another tenant",
+                e.seq()
+            )));
         }
         if i > 0 {
             let p = &entries[i - 1];
-            if Some(e.seq()) != p.seq().checked_next() || e.prev() != p.hash() || e.epoch() < p.epoch() {
-                return Err(invalid(format!("entry seq {} does not continue seq {}", e.seq(), p.seq())));
+            if Some(e.seq()) != p.seq().checked_next()
+                || e.prev() != p.hash()
+                || e.epoch() < p.epoch()
+            {
+                return Err(invalid(format!(
+                    "entry seq {} does not continue seq {}",
+                    e.seq(),
+                    p.seq()
+                )));
             }
         }
     }

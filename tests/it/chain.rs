@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use crate::support::*;
 
+type Mutation = Box<dyn Fn(&mut serde_json::Map<String, Value>)>;
+
 fn edit(line: &[u8], f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Vec<u8> {
     let mut v = parse_strict(line).unwrap();
     f(v.as_object_mut().unwrap());
@@ -19,7 +21,9 @@ fn edit(line: &[u8], f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Vec
 
 fn assert_finding(r: &Report, verdict: Verdict, check: &str, seq: u64) {
     assert!(
-        r.failures.iter().any(|f| f.verdict == verdict && f.check == check && f.location.seq == Some(Seq(seq))),
+        r.failures
+            .iter()
+            .any(|f| f.verdict == verdict && f.check == check && f.location.seq == Some(Seq(seq))),
         "expected {verdict} [{check}] at seq {seq}, got {:#?}",
         r.failures
     );
@@ -44,60 +48,152 @@ fn every_envelope_field_mutated_is_detected_at_its_seq() {
     let t = tenant("acme");
     let lines = populate(&f, &t, 6);
     let other_hash = Hash32::digest(b"other").to_hex();
-    let mutations: Vec<(&str, Box<dyn Fn(&mut serde_json::Map<String, Value>)>, Verdict, &str)> = vec![
-        ("log", Box::new(|m| {
-            m.insert("log".into(), "evil.example/log".into());
-        }), Verdict::Tampered, "log"),
-        ("epoch", Box::new(|m| {
-            m.insert("epoch".into(), 9.into());
-        }), Verdict::Tampered, "entry_hash"),
-        ("prev", Box::new(move |m| {
-            m.insert("prev".into(), other_hash.clone().into());
-        }), Verdict::Tampered, "entry_hash"),
-        ("id", Box::new(|m| {
-            m.insert("id".into(), "00000000000000000000000000000000".into());
-        }), Verdict::Tampered, "entry_hash"),
-        ("ts", Box::new(|m| {
-            m.insert("ts".into(), "2030-01-01T00:00:00.000000Z".into());
-        }), Verdict::Tampered, "entry_hash"),
-        ("kind", Box::new(|m| {
-            m.insert("kind".into(), "human_oversight".into());
-        }), Verdict::Tampered, "entry_hash"),
-        ("key_id", Box::new(|m| {
-            m.insert("key_id".into(), "01020304".into());
-        }), Verdict::Tampered, "entry_hash"),
-        ("hash", Box::new(|m| {
-            m.insert("hash".into(), Hash32::digest(b"x").to_hex().into());
-        }), Verdict::Tampered, "entry_hash"),
-        ("sig", Box::new(|m| {
-            let s = m["sig"].as_str().unwrap();
-            let flipped = if s.starts_with('A') { format!("B{}", &s[1..]) } else { format!("A{}", &s[1..]) };
-            m.insert("sig".into(), flipped.into());
-        }), Verdict::Tampered, "signature"),
-        ("sig removed", Box::new(|m| {
-            m.remove("sig");
-        }), Verdict::Tampered, "signature"),
-        ("body.action", Box::new(|m| {
-            m.get_mut("body").unwrap()["action"] = "escalate".into();
-        }), Verdict::Tampered, "entry_hash"),
-        ("body.input", Box::new(|m| {
-            m.get_mut("body").unwrap()["input"] = Hash32::digest(b"forged").to_hex().into();
-        }), Verdict::Tampered, "entry_hash"),
-        ("body.checks[0].score", Box::new(|m| {
-            m.get_mut("body").unwrap()["checks"][0]["score"] = 0.99.into();
-        }), Verdict::Tampered, "entry_hash"),
-        ("body.checks[0].fired", Box::new(|m| {
-            m.get_mut("body").unwrap()["checks"][0]["fired"] = true.into();
-        }), Verdict::Tampered, "entry_hash"),
-        ("body.reasons", Box::new(|m| {
-            m.get_mut("body").unwrap()["reasons"] = serde_json::json!(["other"]);
-        }), Verdict::Tampered, "entry_hash"),
-        ("body.pii", Box::new(|m| {
-            m.get_mut("body").unwrap()["pii"][0]["count"] = 0.into();
-        }), Verdict::Tampered, "entry_hash"),
-        ("body.model", Box::new(|m| {
-            m.get_mut("body").unwrap().as_object_mut().unwrap().remove("model");
-        }), Verdict::Tampered, "entry_hash"),
+    let mutations: Vec<(&str, Mutation, Verdict, &str)> = vec![
+        (
+            "log",
+            Box::new(|m| {
+                m.insert("log".into(), "evil.example/log".into());
+            }),
+            Verdict::Tampered,
+            "log",
+        ),
+        (
+            "epoch",
+            Box::new(|m| {
+                m.insert("epoch".into(), 9.into());
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "prev",
+            Box::new(move |m| {
+                m.insert("prev".into(), other_hash.clone().into());
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "id",
+            Box::new(|m| {
+                m.insert("id".into(), "00000000000000000000000000000000".into());
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "ts",
+            Box::new(|m| {
+                m.insert("ts".into(), "2030-01-01T00:00:00.000000Z".into());
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "kind",
+            Box::new(|m| {
+                m.insert("kind".into(), "human_oversight".into());
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "key_id",
+            Box::new(|m| {
+                m.insert("key_id".into(), "01020304".into());
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "hash",
+            Box::new(|m| {
+                m.insert("hash".into(), Hash32::digest(b"x").to_hex().into());
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "sig",
+            Box::new(|m| {
+                let s = m["sig"].as_str().unwrap();
+                let flipped = match s.strip_prefix('A') {
+                    Some(rest) => format!("B{rest}"),
+                    None => format!("A{}", &s[1..]),
+                };
+                m.insert("sig".into(), flipped.into());
+            }),
+            Verdict::Tampered,
+            "signature",
+        ),
+        (
+            "sig removed",
+            Box::new(|m| {
+                m.remove("sig");
+            }),
+            Verdict::Tampered,
+            "signature",
+        ),
+        (
+            "body.action",
+            Box::new(|m| {
+                m.get_mut("body").unwrap()["action"] = "escalate".into();
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "body.input",
+            Box::new(|m| {
+                m.get_mut("body").unwrap()["input"] = Hash32::digest(b"forged").to_hex().into();
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "body.checks[0].score",
+            Box::new(|m| {
+                m.get_mut("body").unwrap()["checks"][0]["score"] = 0.99.into();
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "body.checks[0].fired",
+            Box::new(|m| {
+                m.get_mut("body").unwrap()["checks"][0]["fired"] = true.into();
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "body.reasons",
+            Box::new(|m| {
+                m.get_mut("body").unwrap()["reasons"] = serde_json::json!(["other"]);
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "body.pii",
+            Box::new(|m| {
+                m.get_mut("body").unwrap()["pii"][0]["count"] = 0.into();
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
+        (
+            "body.model",
+            Box::new(|m| {
+                m.get_mut("body")
+                    .unwrap()
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("model");
+            }),
+            Verdict::Tampered,
+            "entry_hash",
+        ),
     ];
     let target = 1usize; // a decision entry
     for (name, mutate, verdict, check) in &mutations {
@@ -128,7 +224,10 @@ fn seq_and_tenant_and_version_mutations() {
         m.insert("tenant".into(), "globex".into());
     });
     let r = verify(&bad);
-    assert!(r.failures.iter().any(|f| f.check == "tenant" && f.verdict == Verdict::Tampered));
+    assert!(r
+        .failures
+        .iter()
+        .any(|f| f.check == "tenant" && f.verdict == Verdict::Tampered));
     // unknown version.
     let mut bad = lines.clone();
     bad[2] = edit(&lines[2], |m| {
@@ -146,18 +245,20 @@ fn non_canonical_unknown_field_and_duplicate_key_are_malformed() {
     let lines = populate(&f, &t, 3);
     let text = String::from_utf8(lines[1].clone()).unwrap();
     let cases = [
-        text.replacen("{", "{ ", 1),                                   // whitespace
-        text.replacen("{\"body\"", "{\"zzz\":1,\"body\"", 1),           // unknown field (canonical order broken too)
-        text.replacen("\"v\":1}", "\"v\":1,\"zz\":1}", 1),              // unknown field, canonical order kept
-        text.replacen("\"epoch\":0", "\"epoch\":0,\"epoch\":0", 1),     // duplicate key
-        text.replacen("\"v\":1", "\"v\":1.0", 1),                        // non-canonical number
+        text.replacen("{", "{ ", 1),                                // whitespace
+        text.replacen("{\"body\"", "{\"zzz\":1,\"body\"", 1), // unknown field (canonical order broken too)
+        text.replacen("\"v\":1}", "\"v\":1,\"zz\":1}", 1),    // unknown field, canonical order kept
+        text.replacen("\"epoch\":0", "\"epoch\":0,\"epoch\":0", 1), // duplicate key
+        text.replacen("\"v\":1", "\"v\":1.0", 1),             // non-canonical number
     ];
     for (i, c) in cases.iter().enumerate() {
         let mut bad = lines.clone();
         bad[1] = c.clone().into_bytes();
         let r = verify(&bad);
         assert!(
-            r.failures.iter().any(|f| f.verdict == Verdict::Malformed && f.location.line == Some(2)),
+            r.failures
+                .iter()
+                .any(|f| f.verdict == Verdict::Malformed && f.location.line == Some(2)),
             "case {i}: {:#?}",
             r.failures
         );
@@ -215,7 +316,10 @@ fn deleted_inserted_reordered_duplicated_entries() {
     let mut del_tail = lines.clone();
     del_tail.pop();
     assert!(verify(&del_tail).is_verified());
-    let opts = ChainOptions { end, ..ChainOptions::default() };
+    let opts = ChainOptions {
+        end,
+        ..ChainOptions::default()
+    };
     let r = verify_lines(del_tail.iter().map(Vec::as_slice), &keyring(), &opts);
     assert_finding(&r, Verdict::Truncated, "tail", 6);
     assert!(verify_lines(lines.iter().map(Vec::as_slice), &keyring(), &opts).is_verified());
@@ -256,22 +360,39 @@ fn forks_splices_and_foreign_keys() {
     let mut spliced = lines.clone();
     spliced[2] = olines[2].clone();
     let r = verify(&spliced);
-    assert!(r.failures.iter().any(|x| x.check == "tenant" && x.verdict == Verdict::Tampered));
+    assert!(r
+        .failures
+        .iter()
+        .any(|x| x.check == "tenant" && x.verdict == Verdict::Tampered));
     assert_finding(&r, Verdict::Missing, "gap", 3);
 
     // Everything re-signed with an attacker's key: unknown key.
     let evil = Arc::new(LocalSigner::from_seed("test.example/log", &[9u8; 32]).unwrap());
     let store = Arc::new(MemoryStore::new());
-    let elog = AuditLog::builder(LogName::new("test.example/log").unwrap(), evil, store.clone()).build();
+    let elog = AuditLog::builder(
+        LogName::new("test.example/log").unwrap(),
+        evil,
+        store.clone(),
+    )
+    .build();
     for i in 0..3 {
         elog.append(&t, &body_of_kind(i)).unwrap();
     }
-    let elines: Vec<Vec<u8>> = store.read(&t, Seq(0), Seq(3)).unwrap().iter().map(|e| e.to_line().unwrap()).collect();
+    let elines: Vec<Vec<u8>> = store
+        .read(&t, Seq(0), Seq(3))
+        .unwrap()
+        .iter()
+        .map(|e| e.to_line().unwrap())
+        .collect();
     let r = verify(&elines);
     assert_eq!(r.verdict(), Verdict::UnknownKey);
     assert_finding(&r, Verdict::UnknownKey, "signature", 0);
     // Verifying with no pinned key at all is never "verified".
-    let r = verify_lines(elines.iter().map(Vec::as_slice), &KeyRing::new(), &ChainOptions::default());
+    let r = verify_lines(
+        elines.iter().map(Vec::as_slice),
+        &KeyRing::new(),
+        &ChainOptions::default(),
+    );
     assert_eq!(r.verdict(), Verdict::UnknownKey);
 }
 
@@ -285,7 +406,10 @@ fn key_rotation_extends_trust_only_through_the_chain() {
     let t = tenant("acme");
     populate(&f, &t, 3);
     let new = Arc::new(LocalSigner::from_seed("test.example/log-2", &[8u8; 32]).unwrap());
-    let rot = f.log.rotate_key(new.clone(), Code::new("scheduled").unwrap()).unwrap();
+    let rot = f
+        .log
+        .rotate_key(new.clone(), Code::new("scheduled").unwrap())
+        .unwrap();
     assert_eq!(rot.len(), 1);
     assert_eq!(rot[0].key_id(), signer().verifier_key().id());
     populate(&f, &t, 3);
@@ -308,7 +432,8 @@ fn clock_stepping_back_is_a_warning_not_a_failure() {
     let f = fixture();
     let t = tenant("acme");
     populate(&f, &t, 2);
-    f.clock.set(Timestamp::parse("2020-01-01T00:00:00.000000Z").unwrap());
+    f.clock
+        .set(Timestamp::parse("2020-01-01T00:00:00.000000Z").unwrap());
     populate(&f, &t, 1);
     let r = verify(&lines(&f, &t));
     assert!(r.is_verified());
@@ -364,7 +489,12 @@ fn two_logs_sharing_one_store_never_fork() {
     // Two writers with their own cached heads (as two processes would have):
     // compare-and-append makes the loser re-chain.
     let f = fixture();
-    let second = AuditLog::builder(LogName::new("test.example/log").unwrap(), signer(), f.store.clone()).build();
+    let second = AuditLog::builder(
+        LogName::new("test.example/log").unwrap(),
+        signer(),
+        f.store.clone(),
+    )
+    .build();
     let t = tenant("acme");
     std::thread::scope(|s| {
         for log in [f.log.clone(), second.clone()] {
@@ -390,7 +520,10 @@ fn batch_sealed_entries_need_checkpoint_coverage() {
     // Signatures are required by default: fail closed.
     let r = verify(&lines);
     assert_eq!(r.verdict(), Verdict::Tampered);
-    let opts = ChainOptions { require_signatures: false, ..ChainOptions::default() };
+    let opts = ChainOptions {
+        require_signatures: false,
+        ..ChainOptions::default()
+    };
     assert!(verify_lines(lines.iter().map(Vec::as_slice), &keyring(), &opts).is_verified());
 }
 
@@ -401,9 +534,15 @@ fn malformed_identifiers_and_keys_are_refused() {
     assert!(TenantId::new("{acme}").is_err());
     assert!(LocalSigner::parse("PRIVATE+KEY+x+00000000+AAAA").is_err());
     assert!(VerifierKey::parse("x+00000000+AAAA").is_err());
-    let err = Check::new("toxicity", "v1").unwrap().score(f64::NAN).unwrap_err();
+    let err = Check::new("toxicity", "v1")
+        .unwrap()
+        .score(f64::NAN)
+        .unwrap_err();
     assert!(err.to_string().contains("non-finite"), "{err}");
-    assert!(Check::new("toxicity", "v1").unwrap().threshold(f64::INFINITY).is_err());
+    assert!(Check::new("toxicity", "v1")
+        .unwrap()
+        .threshold(f64::INFINITY)
+        .is_err());
 }
 
 proptest! {

@@ -27,12 +27,19 @@ pub struct Fixture {
 
 pub fn fixture_with(mode: SigningMode) -> Fixture {
     let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(ManualClock::new(Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(), 1_000));
-    let log = AuditLog::builder(LogName::new("test.example/log").unwrap(), signer(), store.clone())
-        .clock(clock.clone())
-        .random(Arc::new(SeededRandom::new(42)))
-        .signing_mode(mode)
-        .build();
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+        1_000,
+    ));
+    let log = AuditLog::builder(
+        LogName::new("test.example/log").unwrap(),
+        signer(),
+        store.clone(),
+    )
+    .clock(clock.clone())
+    .random(Arc::new(SeededRandom::new(42)))
+    .signing_mode(mode)
+    .build();
     Fixture { store, log, clock }
 }
 
@@ -47,15 +54,34 @@ pub fn decision(i: u64) -> Body {
         input: Hash32::digest(format!("input {i}").as_bytes()),
         output: Some(Hash32::digest(format!("output {i}").as_bytes())),
         state: None,
-        checks: vec![Check::new("toxicity", "v1").unwrap().score(0.25).unwrap().threshold(0.5).unwrap().detail("ok")],
-        action: if i % 5 == 0 { Action::Reject } else { Action::Allow },
+        checks: vec![Check::new("toxicity", "v1")
+            .unwrap()
+            .score(0.25)
+            .unwrap()
+            .threshold(0.5)
+            .unwrap()
+            .detail("ok")],
+        action: if i % 5 == 0 {
+            Action::Reject
+        } else {
+            Action::Allow
+        },
         reasons: vec![Code::new("policy.ok").unwrap()],
         tags: vec![Code::new("eu_ai_act:art12").unwrap()],
-        model: Some(ModelRef { id: ExternalId::new("model-x").unwrap(), config: Some(Hash32::digest(b"cfg")) }),
-        pii: vec![PiiCount { category: "email".into(), count: 1 }],
+        model: Some(ModelRef {
+            id: ExternalId::new("model-x").unwrap(),
+            config: Some(Hash32::digest(b"cfg")),
+        }),
+        pii: vec![PiiCount {
+            category: "email".into(),
+            count: 1,
+        }],
         unicode: "16.0.0".into(),
         parents: vec![],
-        metrics: Metrics { latency_ms: Some(120 + i), ..Metrics::default() },
+        metrics: Metrics {
+            latency_ms: Some(120 + i),
+            ..Metrics::default()
+        },
     }))
 }
 
@@ -93,9 +119,18 @@ pub fn populate(f: &Fixture, t: &TenantId, n: u64) -> Vec<Vec<u8>> {
 }
 
 pub fn lines(f: &Fixture, t: &TenantId) -> Vec<Vec<u8>> {
-    f.store.read(t, Seq(0), Seq(u64::MAX)).unwrap().iter().map(|e| e.to_line().unwrap()).collect()
+    f.store
+        .read(t, Seq(0), Seq(u64::MAX))
+        .unwrap()
+        .iter()
+        .map(|e| e.to_line().unwrap())
+        .collect()
 }
 
 pub fn verify(lines: &[Vec<u8>]) -> Report {
-    verify_lines(lines.iter().map(Vec::as_slice), &keyring(), &ChainOptions::default())
+    verify_lines(
+        lines.iter().map(Vec::as_slice),
+        &keyring(),
+        &ChainOptions::default(),
+    )
 }

@@ -22,7 +22,8 @@ fn check_or_bless(rel: &str, content: &[u8]) {
         std::fs::write(&path, content).unwrap();
         return;
     }
-    let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{rel}: {e}; run with AI_AUDIT_BLESS=1 to create it"));
+    let on_disk = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{rel}: {e}; run with AI_AUDIT_BLESS=1 to create it"));
     assert!(on_disk == content, "{rel} is out of date: the format changed. If intended, bump the version, update SPEC.md and rerun with AI_AUDIT_BLESS=1");
 }
 
@@ -58,7 +59,12 @@ fn vector_chain() -> (Fixture, Vec<Entry>) {
             result: Some(Hash32::digest(b"r")),
             status: ToolStatus::Error,
             parents: vec![target],
-            metrics: Metrics { latency_ms: Some(5), input_tokens: Some(1), output_tokens: Some(2), cost_micros: Some(3) },
+            metrics: Metrics {
+                latency_ms: Some(5),
+                input_tokens: Some(1),
+                output_tokens: Some(2),
+                cost_micros: Some(3),
+            },
         }),
         Body::HumanOversight(HumanOversight {
             reviewer: ExternalId::new("reviewer-9").unwrap(),
@@ -104,8 +110,12 @@ fn entry_vectors_v1() {
     let (f, entries) = vector_chain();
     // Rotation vectors: signed by the old key, naming the new one.
     let t = tenant("acme");
-    let new = std::sync::Arc::new(LocalSigner::from_seed("test.example/log-2", &[8u8; 32]).unwrap());
-    let rot = f.log.rotate_key(new.clone(), Code::new("scheduled").unwrap()).unwrap();
+    let new =
+        std::sync::Arc::new(LocalSigner::from_seed("test.example/log-2", &[8u8; 32]).unwrap());
+    let rot = f
+        .log
+        .rotate_key(new.clone(), Code::new("scheduled").unwrap())
+        .unwrap();
     f.log.append(&t, &decision(5)).unwrap();
     let mut all = entries;
     all.extend(rot);
@@ -158,11 +168,19 @@ fn entry_vectors_v1() {
     check_or_bless("tests/vectors/fail_missing_seq3_v1.jsonl", &jsonl(&missing));
     let mut reordered = lines.clone();
     reordered.swap(2, 4);
-    check_or_bless("tests/vectors/fail_reordered_seq2_v1.jsonl", &jsonl(&reordered));
+    check_or_bless(
+        "tests/vectors/fail_reordered_seq2_v1.jsonl",
+        &jsonl(&reordered),
+    );
     let mut tampered = lines.clone();
-    let s = String::from_utf8(tampered[1].clone()).unwrap().replace("\"escalate\"", "\"allow\"");
+    let s = String::from_utf8(tampered[1].clone())
+        .unwrap()
+        .replace("\"escalate\"", "\"allow\"");
     tampered[1] = s.into_bytes();
-    check_or_bless("tests/vectors/fail_tampered_seq1_v1.jsonl", &jsonl(&tampered));
+    check_or_bless(
+        "tests/vectors/fail_tampered_seq1_v1.jsonl",
+        &jsonl(&tampered),
+    );
     let mut head = lines.clone();
     head.remove(0);
     check_or_bless("tests/vectors/fail_truncated_head_v1.jsonl", &jsonl(&head));
@@ -180,7 +198,10 @@ fn vector_files_give_the_verdict_in_their_name() {
             continue;
         }
         let text = std::fs::read(&path).unwrap();
-        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         let r = verify_lines(lines, &keyring(), &ChainOptions::default());
         let want = if name.starts_with("ok_") {
             Verdict::Verified
@@ -205,9 +226,14 @@ fn vector_files_give_the_verdict_in_their_name() {
 #[test]
 fn vector_signatures_verify_independently() {
     use base64::Engine as _;
-    let doc: Value = serde_json::from_slice(&std::fs::read(root().join("tests/vectors/entries_v1.json")).unwrap()).unwrap();
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/vectors/entries_v1.json")).unwrap(),
+    )
+    .unwrap();
     let vkey = doc["verifier_key"].as_str().unwrap();
-    let raw = base64::engine::general_purpose::STANDARD.decode(vkey.splitn(3, '+').nth(2).unwrap()).unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(vkey.splitn(3, '+').nth(2).unwrap())
+        .unwrap();
     let pk = ed25519_dalek::VerifyingKey::from_bytes(&raw[1..].try_into().unwrap()).unwrap();
     let mut n = 0;
     for e in doc["entries"].as_array().unwrap() {
@@ -215,7 +241,9 @@ fn vector_signatures_verify_independently() {
             continue; // seq 9 is signed by the rotated key
         }
         let msg = hex::decode(e["signature_message_hex"].as_str().unwrap()).unwrap();
-        let sig = base64::engine::general_purpose::STANDARD.decode(e["sig"].as_str().unwrap()).unwrap();
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(e["sig"].as_str().unwrap())
+            .unwrap();
         let sig = ed25519_dalek::Signature::from_slice(&sig).unwrap();
         pk.verify_strict(&msg, &sig).unwrap();
         n += 1;
@@ -227,16 +255,28 @@ fn vector_signatures_verify_independently() {
 fn published_schemas_are_up_to_date() {
     let schemas: Vec<(&str, schemars::Schema)> = vec![
         ("entry.schema.json", envelope_schema()),
-        ("decision.schema.json", schemars::schema_for!(DecisionReceipt)),
+        (
+            "decision.schema.json",
+            schemars::schema_for!(DecisionReceipt),
+        ),
         ("tool_call.schema.json", schemars::schema_for!(ToolCall)),
-        ("human_oversight.schema.json", schemars::schema_for!(HumanOversight)),
+        (
+            "human_oversight.schema.json",
+            schemars::schema_for!(HumanOversight),
+        ),
         ("policy_flag.schema.json", schemars::schema_for!(PolicyFlag)),
-        ("key_rotation.schema.json", schemars::schema_for!(KeyRotation)),
+        (
+            "key_rotation.schema.json",
+            schemars::schema_for!(KeyRotation),
+        ),
         ("report.schema.json", schemars::schema_for!(Report)),
     ];
     for (name, schema) in schemas {
         let v = serde_json::to_value(&schema).unwrap();
-        assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema", "{name}: draft 2020-12 pinned");
+        assert_eq!(
+            v["$schema"], "https://json-schema.org/draft/2020-12/schema",
+            "{name}: draft 2020-12 pinned"
+        );
         let mut text = serde_json::to_string_pretty(&v).unwrap();
         text.push('\n');
         check_or_bless(&format!("docs/schema/{name}"), text.as_bytes());

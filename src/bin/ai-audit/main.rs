@@ -41,16 +41,39 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { out, tenants, requests, seed } => {
-            let cfg = DemoConfig { out, tenants: usize::from(tenants), requests, seed };
+        Command::Demo {
+            out,
+            tenants,
+            requests,
+            seed,
+        } => {
+            let cfg = DemoConfig {
+                out,
+                tenants: usize::from(tenants),
+                requests,
+                seed,
+            };
             match demo::run(&cfg) {
                 Ok(s) => {
-                    println!("ai-audit demo: {} tenants × {} requests, seed {}", s.tenants.len(), requests, seed);
+                    println!(
+                        "ai-audit demo: {} tenants × {} requests, seed {}",
+                        s.tenants.len(),
+                        requests,
+                        seed
+                    );
                     println!();
-                    println!("{:<16} {:>8} {:>7} {:>7} {:>9} {:>6}  verdict", "tenant", "entries", "allow", "reject", "escalate", "pii");
+                    println!(
+                        "{:<16} {:>8} {:>7} {:>7} {:>9} {:>6}  verdict",
+                        "tenant", "entries", "allow", "reject", "escalate", "pii"
+                    );
                     let mut all_ok = true;
                     for t in &s.tenants {
-                        let n = |a| t.actions.iter().find(|(x, _)| *x == a).map_or(0, |(_, c)| *c);
+                        let n = |a| {
+                            t.actions
+                                .iter()
+                                .find(|(x, _)| *x == a)
+                                .map_or(0, |(_, c)| *c)
+                        };
                         println!(
                             "{:<16} {:>8} {:>7} {:>7} {:>9} {:>6}  {}",
                             t.tenant.as_str(),
@@ -66,9 +89,14 @@ fn main() -> ExitCode {
                     println!();
                     println!("verifier key (pin this): {}", s.verifier_key);
                     println!("written to:              {}", cfg.out.display());
-                    println!("a tampered copy (one edited verdict, one deleted entry) verifies as: {}", s.tampered_verdict);
+                    println!(
+                        "a tampered copy (one edited verdict, one deleted entry) verifies as: {}",
+                        s.tampered_verdict
+                    );
                     if all_ok && s.tampered_verdict != Verdict::Verified {
-                        println!("\nVERIFIED: every tenant's chain checks out against the pinned key.");
+                        println!(
+                            "\nVERIFIED: every tenant's chain checks out against the pinned key."
+                        );
                         ExitCode::SUCCESS
                     } else {
                         println!("\nNOT VERIFIED: see the table above.");
