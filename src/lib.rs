@@ -1,13 +1,14 @@
-//! # ai-audit
-//!
-//! Tamper-evident AI decision receipts: NFKC-normalised, PII-stripped,
-//! committed, RFC 8785-encoded, Ed25519-signed, hash-chained per tenant.
-//! See `README.md` for a tour and `docs/SPEC.md` for the normative format.
+#![cfg_attr(feature = "collector", doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(feature = "collector"),
+    doc = "Tamper-evident AI decision receipts: the format, keys and verification (built without the collector). See README.md."
+)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod body;
 mod chain;
+mod checkpoint;
 mod clock;
 #[cfg(feature = "collector")]
 mod collector;
@@ -21,6 +22,7 @@ mod id;
 mod keys;
 mod log;
 pub mod merkle;
+mod note;
 #[cfg(feature = "collector")]
 pub mod pii;
 mod random;
@@ -58,6 +60,15 @@ pub use log::{AuditLog, AuditLogBuilder, LogError};
 pub use store::{check_append, ChainHead, MemoryStore, Store, StoreError};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore};
+// Merkle log, signed notes, checkpoints, proof files:
+pub use checkpoint::{
+    note_hash, origin, parse_origin, Checkpoint, CheckpointError, InclusionProofFile, ProofLeaf,
+    SignedCheckpoint,
+};
+pub use merkle::{ConsistencyProof, InclusionProof, LeafIndex, MerkleError, MerkleTree, TreeSize};
+pub use note::{
+    open_note, sign_note, Note, NoteError, NoteSignature, SignatureBytes, VerifiedNote,
+};
 // Verification:
 pub use chain::{
     verify_chain, verify_entries, verify_entry_signature, verify_lines, Anchor, ChainOptions,

@@ -4,7 +4,10 @@
 mod support;
 
 mod chain;
+mod checkpoint;
 #[cfg(feature = "collector")]
 mod collector;
 mod merkle;
+#[cfg(feature = "collector")]
+mod pii;
 mod vectors;

@@ -1,0 +1,677 @@
+//! Built-in detector table, validators and the candidate scanner
+//! (steps 3–4 of the algorithm in the parent module's docs).
+
+use std::net::Ipv6Addr;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::{PiiCategory, PiiError};
+
+/// Longest header/footer label accepted in a PEM marker
+/// (`RSA `, `EC `, `OPENSSH `, `ENCRYPTED ` …).
+const PEM_MAX_LABEL: usize = 40;
+/// Longest base64 line accepted in a PEM block that has no footer.
+const PEM_MAX_LINE: usize = 128;
+
+/// What a pattern's match must additionally satisfy (step 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Check {
+    /// Accepted as matched.
+    None,
+    /// The span contains at least one ASCII digit.
+    HasDigit,
+    /// ISO 13616 IBAN: length, check digits, mod-97.
+    Iban,
+    /// Payment card: 13–19 digits, first digit 2–6, Luhn, not glued.
+    Card,
+    /// US SSN area/group/serial rules, consistent separators, not glued.
+    Ssn,
+    /// Not glued into a longer dotted sequence.
+    Ipv4,
+    /// Parses as an IPv6 address, has a decimal digit, not glued.
+    Ipv6,
+    /// Digit count in `min..=max`, not a date, not glued, not after `<digit> `.
+    Phone {
+        /// Fewest digits.
+        min: u8,
+        /// Most digits.
+        max: u8,
+    },
+}
+
+/// How a pattern finds matches.
+#[derive(Clone, Debug)]
+pub(super) enum Finder {
+    /// A compiled regex; when `span` is set, only that capture group is the span.
+    Regex {
+        /// The regex.
+        re: Regex,
+        /// Index of the capture group named `span`, if the regex has one.
+        span: Option<usize>,
+    },
+    /// The PEM private-key block scanner (no regex: linear on any input).
+    Pem,
+}
+
+/// One detector: a category, a finder and a validator.
+#[derive(Clone, Debug)]
+pub(super) struct Pattern {
+    pub(super) category: PiiCategory,
+    pub(super) finder: Finder,
+    pub(super) check: Check,
+}
+
+/// A validated match in the working text (byte offsets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Candidate {
+    pub(super) rank: u8,
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) pattern: usize,
+}
+
+// Separator classes used inside the regexes. DASH is the ASCII hyphen and the
+// Unicode dashes that NFKC leaves alone (U+2010–U+2015, U+2212).
+// Every `(?-u:\b)` is an ASCII word boundary (letters, digits, `_`).
+
+/// Built-in patterns in table order (the order of the SPEC's priority table).
+/// `(id, category, regex or None for the PEM scanner, check)`.
+fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check); 17] {
+    use PiiCategory as C;
+    [
+        ("secret.pem_private_key", C::Secret, None, Check::None),
+        (
+            "secret.jwt",
+            C::Secret,
+            Some(r"(?-u:\b)eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
+            Check::None,
+        ),
+        (
+            "secret.bearer",
+            C::Secret,
+            Some(r"(?-u:\b)(?i:bearer)[ \t]+(?P<span>[A-Za-z0-9\-._~+/]{16,4096}=*)"),
+            Check::HasDigit,
+        ),
+        (
+            "secret.sk",
+            C::Secret,
+            Some(r"(?-u:\b)sk-[A-Za-z0-9_\-]{20,256}"),
+            Check::HasDigit,
+        ),
+        (
+            "secret.aws_access_key_id",
+            C::Secret,
+            Some(r"(?-u:\b)(?:AKIA|ASIA)[A-Z0-9]{16}(?-u:\b)"),
+            Check::None,
+        ),
+        (
+            "secret.google_api_key",
+            C::Secret,
+            Some(r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}"),
+            Check::None,
+        ),
+        (
+            "secret.github",
+            C::Secret,
+            Some(r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255})"),
+            Check::None,
+        ),
+        (
+            "secret.slack",
+            C::Secret,
+            Some(r"(?-u:\b)xox[abprs]-[A-Za-z0-9\-]{10,256}"),
+            Check::HasDigit,
+        ),
+        (
+            "email",
+            C::Email,
+            Some(
+                r"[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9](?-u:\b)",
+            ),
+            Check::None,
+        ),
+        (
+            "iban",
+            C::Iban,
+            Some(
+                r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?-u:\b)",
+            ),
+            Check::Iban,
+        ),
+        (
+            "payment_card",
+            C::PaymentCard,
+            Some(
+                r"(?-u:\b)(?:[0-9]{13,19}|[0-9]{4}(?:[ \-\x{2010}-\x{2015}\x{2212}][0-9]{3,6}){2,5})(?-u:\b)",
+            ),
+            Check::Card,
+        ),
+        (
+            "us_ssn",
+            C::UsSsn,
+            Some(
+                r"(?-u:\b)[0-9]{3}[ \-\x{2010}-\x{2015}\x{2212}][0-9]{2}[ \-\x{2010}-\x{2015}\x{2212}][0-9]{4}(?-u:\b)",
+            ),
+            Check::Ssn,
+        ),
+        (
+            "ipv6",
+            C::Ipv6,
+            Some(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}"),
+            Check::Ipv6,
+        ),
+        (
+            "ipv4",
+            C::Ipv4,
+            Some(
+                r"(?-u:\b)(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}(?-u:\b)",
+            ),
+            Check::Ipv4,
+        ),
+        (
+            "phone.international",
+            C::Phone,
+            Some(
+                r"\+[0-9]{1,3}(?:[ .\-\x{2010}-\x{2015}\x{2212}]?\([0-9]{1,4}\))?(?:[ .\-\x{2010}-\x{2015}\x{2212}]?[0-9]{1,5}){1,7}",
+            ),
+            Check::Phone { min: 8, max: 15 },
+        ),
+        (
+            "phone.nanp",
+            C::Phone,
+            Some(
+                r"(?:(?-u:\b)1[ .\-\x{2010}-\x{2015}\x{2212}])?(?:\([2-9][0-9]{2}\) ?|(?-u:\b)[2-9][0-9]{2}[ .\-\x{2010}-\x{2015}\x{2212}])[0-9]{3}[ .\-\x{2010}-\x{2015}\x{2212}][0-9]{4}(?-u:\b)",
+            ),
+            Check::Phone { min: 10, max: 11 },
+        ),
+        (
+            "phone.trunk",
+            C::Phone,
+            Some(
+                r"(?:\(0[1-9][0-9]{0,3}\)|(?-u:\b)0[1-9][0-9]{0,3})(?:[ /\-\x{2010}-\x{2015}\x{2212}]?[0-9]{2,8}){1,5}(?-u:\b)",
+            ),
+            Check::Phone { min: 9, max: 12 },
+        ),
+    ]
+}
+
+/// Compiles `src` into a finder, mapping failure to [`PiiError::InvalidRegex`]
+/// without echoing the pattern text (a custom pattern may itself contain
+/// personal data, e.g. a literal name).
+pub(super) fn compile(name: &str, src: &str) -> Result<Finder, PiiError> {
+    let re = Regex::new(src).map_err(|e| PiiError::InvalidRegex {
+        name: name.to_owned(),
+        reason: match e {
+            regex::Error::CompiledTooBig(_) => "the compiled pattern exceeds the size limit",
+            _ => "syntax error",
+        },
+    })?;
+    let span = re.capture_names().position(|n| n == Some("span"));
+    Ok(Finder::Regex { re, span })
+}
+
+/// The built-in patterns, compiled once per process.
+pub(super) fn builtins() -> Result<&'static [Pattern], PiiError> {
+    static CELL: OnceLock<Result<Vec<Pattern>, PiiError>> = OnceLock::new();
+    let compiled = CELL.get_or_init(|| {
+        builtin_table()
+            .into_iter()
+            .map(|(id, category, src, check)| {
+                let finder = match src {
+                    Some(src) => compile(id, src)?,
+                    None => Finder::Pem,
+                };
+                Ok(Pattern {
+                    category,
+                    finder,
+                    check,
+                })
+            })
+            .collect()
+    });
+    match compiled {
+        Ok(v) => Ok(v.as_slice()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+impl Pattern {
+    /// Step 3: appends this pattern's validated candidates found in the open
+    /// segment `[seg_start, seg_end)` of `work`.
+    pub(super) fn scan(
+        &self,
+        work: &str,
+        seg_start: usize,
+        seg_end: usize,
+        rank: u8,
+        pattern: usize,
+        out: &mut Vec<Candidate>,
+    ) {
+        // Matches never cross the segment's end; the look-behind of `\b` at
+        // `seg_start` sees the previous character of the working text.
+        let hay = &work[..seg_end];
+        let (re, span_group) = match &self.finder {
+            Finder::Pem => {
+                scan_pem(hay, seg_start, &mut |start, end| {
+                    out.push(Candidate {
+                        rank,
+                        start,
+                        end,
+                        pattern,
+                    });
+                });
+                return;
+            }
+            Finder::Regex { re, span } => (re, *span),
+        };
+        let mut pos = seg_start;
+        while pos <= hay.len() {
+            let (m_start, span) = match span_group {
+                None => match re.find_at(hay, pos) {
+                    Some(m) => (m.start(), m.range()),
+                    None => break,
+                },
+                Some(g) => match re.captures_at(hay, pos) {
+                    Some(c) => match (c.get(0), c.get(g)) {
+                        (Some(m), Some(s)) => (m.start(), s.range()),
+                        (Some(m), None) => (m.start(), m.start()..m.start()),
+                        _ => break,
+                    },
+                    None => break,
+                },
+            };
+            let accepted = if span.is_empty() {
+                None
+            } else {
+                validate(self.check, hay, span.start, span.end)
+            };
+            match accepted {
+                Some(end) => {
+                    out.push(Candidate {
+                        rank,
+                        start: span.start,
+                        end,
+                        pattern,
+                    });
+                    pos = end;
+                }
+                None => match next_char(hay, m_start) {
+                    Some(p) => pos = p,
+                    None => break,
+                },
+            }
+        }
+    }
+}
+
+/// Byte offset just after the character starting at `i`, or `None` at the end.
+fn next_char(s: &str, i: usize) -> Option<usize> {
+    s.get(i..)?.chars().next().map(|c| i + c.len_utf8())
+}
+
+/// ASCII letter, digit or underscore (the regexes' `\b` notion of a word).
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// ASCII hyphen-minus and the Unicode dashes NFKC does not fold.
+fn is_dash(c: char) -> bool {
+    matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')
+}
+
+/// Numeric glue (cards, SSNs, phones): looking outward from the span through
+/// `it`, the first character is a word character; or it is `.`, `/` or a dash
+/// followed by a word character; or it is `:` followed by an ASCII digit.
+fn glued_numeric(mut it: impl Iterator<Item = char>) -> bool {
+    match it.next() {
+        Some(c) if is_word(c) => true,
+        Some(c) if c == '.' || c == '/' || is_dash(c) => it.next().is_some_and(is_word),
+        Some(':') => it.next().is_some_and(|d| d.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+fn glued_numeric_around(hay: &str, start: usize, end: usize) -> bool {
+    glued_numeric(hay[..start].chars().rev()) || glued_numeric(hay[end..].chars())
+}
+
+/// IPv4 glue: a word character, or `.` followed by a word character.
+fn glued_dotted(mut it: impl Iterator<Item = char>) -> bool {
+    match it.next() {
+        Some(c) if is_word(c) => true,
+        Some('.') => it.next().is_some_and(is_word),
+        _ => false,
+    }
+}
+
+/// Step 4: returns the accepted end (possibly shorter than `end`), or `None`.
+fn validate(check: Check, hay: &str, start: usize, end: usize) -> Option<usize> {
+    let s = &hay[start..end];
+    match check {
+        Check::None => Some(end),
+        Check::HasDigit => s.bytes().any(|b| b.is_ascii_digit()).then_some(end),
+        Check::Iban => longest_prefix(hay, start, end, |c| c == ' ', |t, _| iban_ok(t)),
+        Check::Card => {
+            if glued_numeric(hay[..start].chars().rev()) {
+                return None;
+            }
+            longest_prefix(
+                hay,
+                start,
+                end,
+                |c| c == ' ' || is_dash(c),
+                |t, e| card_ok(t) && !glued_numeric(hay[e..].chars()),
+            )
+        }
+        Check::Ssn => (ssn_ok(s) && !glued_numeric_around(hay, start, end)).then_some(end),
+        Check::Ipv4 => (!glued_dotted(hay[..start].chars().rev())
+            && !glued_dotted(hay[end..].chars()))
+        .then_some(end),
+        Check::Ipv6 => ipv6_accept(hay, start, end),
+        Check::Phone { min, max } => {
+            let mut before = hay[..start].chars().rev();
+            let after_digit_group =
+                before.next() == Some(' ') && before.next().is_some_and(|c| c.is_ascii_digit());
+            if after_digit_group || glued_numeric(hay[..start].chars().rev()) || looks_like_date(s)
+            {
+                return None;
+            }
+            let sep = |c: char| c == ' ' || c == '.' || c == '/' || is_dash(c);
+            longest_prefix(hay, start, end, sep, |t, e| {
+                let n = t.bytes().filter(u8::is_ascii_digit).count();
+                (usize::from(min)..=usize::from(max)).contains(&n)
+                    && !glued_numeric(hay[e..].chars())
+            })
+        }
+    }
+}
+
+/// Tries `[start, end)` and then, longest first, every prefix that ends just
+/// before a separator character preceded by an ASCII alphanumeric; returns
+/// the end of the first one `ok(prefix, prefix_end)` accepts.
+fn longest_prefix(
+    hay: &str,
+    start: usize,
+    end: usize,
+    is_sep: impl Fn(char) -> bool,
+    ok: impl Fn(&str, usize) -> bool,
+) -> Option<usize> {
+    if ok(&hay[start..end], end) {
+        return Some(end);
+    }
+    let s = &hay[start..end];
+    let mut prev: Option<char> = None;
+    let mut ends = Vec::new();
+    for (i, c) in s.char_indices() {
+        if is_sep(c) && prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
+            ends.push(start + i);
+        }
+        prev = Some(c);
+    }
+    ends.into_iter().rev().find(|&e| ok(&hay[start..e], e))
+}
+
+/// Luhn checksum over ASCII digits.
+pub(super) fn luhn_ok(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(d - b'0');
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum % 10 == 0
+}
+
+fn card_ok(t: &str) -> bool {
+    let digits: Vec<u8> = t.bytes().filter(u8::is_ascii_digit).collect();
+    (13..=19).contains(&digits.len())
+        && matches!(digits.first(), Some(b'2'..=b'6'))
+        && luhn_ok(&digits)
+}
+
+/// ISO 13616: 15–34 characters once spaces are removed, two letters, two
+/// check digits in 02–98, upper-case alphanumerics, mod-97 of the rearranged
+/// number equal to 1.
+pub(super) fn iban_ok(t: &str) -> bool {
+    let b: Vec<u8> = t.bytes().filter(|&c| c != b' ').collect();
+    if !(15..=34).contains(&b.len())
+        || !b[..2].iter().all(u8::is_ascii_uppercase)
+        || !b[2..4].iter().all(u8::is_ascii_digit)
+        || !b
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let check = u32::from(b[2] - b'0') * 10 + u32::from(b[3] - b'0');
+    if !(2..=98).contains(&check) {
+        return false;
+    }
+    let mut rem = 0u32;
+    for &c in b[4..].iter().chain(&b[..4]) {
+        if c.is_ascii_digit() {
+            rem = (rem * 10 + u32::from(c - b'0')) % 97;
+        } else {
+            rem = (rem * 100 + u32::from(c - b'A') + 10) % 97;
+        }
+    }
+    rem == 1
+}
+
+/// `AAA?GG?SSSS` with one separator used twice; area not 000, 666 or 9xx;
+/// group not 00; serial not 0000.
+fn ssn_ok(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() != 11 || chars[3] != chars[6] {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        chars[r]
+            .iter()
+            .try_fold(0u32, |acc, c| c.to_digit(10).map(|d| acc * 10 + d))
+    };
+    match (num(0..3), num(4..6), num(7..11)) {
+        (Some(area), Some(group), Some(serial)) => {
+            area != 0 && area != 666 && area < 900 && group != 0 && serial != 0
+        }
+        _ => false,
+    }
+}
+
+/// `D{1,2} s D{1,2} s D{4}` or `D{4} s D{1,2} s D{1,2}` at the start of `s`,
+/// with one separator `s` from `.`, `/`, dashes used twice.
+fn looks_like_date(s: &str) -> bool {
+    let mut it = s.chars().peekable();
+    let run = |it: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+        let mut n = 0;
+        while it.next_if(char::is_ascii_digit).is_some() {
+            n += 1;
+        }
+        n
+    };
+    let a = run(&mut it);
+    let s1 = it.next();
+    let b = run(&mut it);
+    let s2 = it.next();
+    let c = run(&mut it);
+    let sep_ok = s1.is_some_and(|c| c == '.' || c == '/' || is_dash(c)) && s1 == s2;
+    sep_ok
+        && (((1..=2).contains(&a) && (1..=2).contains(&b) && c == 4)
+            || (a == 4 && (1..=2).contains(&b) && (1..=2).contains(&c)))
+}
+
+/// The span (or the span less one trailing single `:`) parses as an IPv6
+/// address, contains a decimal digit, and is not glued: before it no word
+/// character, `.`, or `:` preceded by a hex digit; after it no word character
+/// or `:`, nor `.` followed by a word character.
+fn ipv6_accept(hay: &str, start: usize, end: usize) -> Option<usize> {
+    let mut before = hay[..start].chars().rev();
+    let glued_before = match before.next() {
+        Some(c) if is_word(c) || c == '.' => true,
+        Some(':') => before.next().is_some_and(|c| c.is_ascii_hexdigit()),
+        _ => false,
+    };
+    if glued_before {
+        return None;
+    }
+    let ok = |e: usize| {
+        let s = &hay[start..e];
+        let mut after = hay[e..].chars();
+        let glued_after = match after.next() {
+            Some(c) if is_word(c) || c == ':' => true,
+            Some('.') => after.next().is_some_and(is_word),
+            _ => false,
+        };
+        !glued_after && s.bytes().any(|b| b.is_ascii_digit()) && s.parse::<Ipv6Addr>().is_ok()
+    };
+    if ok(end) {
+        return Some(end);
+    }
+    let s = &hay[start..end];
+    if s.ends_with(':') && !s.ends_with("::") && ok(end - 1) {
+        return Some(end - 1);
+    }
+    None
+}
+
+/// Finds PEM private-key blocks in `hay[from..]`, linear in the input:
+/// `-----BEGIN <L>PRIVATE KEY-----` (L: up to 40 of `[A-Z0-9 ]`) through the
+/// first following `-----END <L'>PRIVATE KEY-----`; if no such footer follows,
+/// the header plus the immediately following lines made only of base64
+/// characters (`[A-Za-z0-9+/=]`, 1–128 per line).
+fn scan_pem(hay: &str, from: usize, emit: &mut impl FnMut(usize, usize)) {
+    const BEGIN: &str = "-----BEGIN ";
+    const END: &str = "-----END ";
+    let mut pos = from;
+    // Once a search for a footer has failed, none exists further on either.
+    let mut footer_search_failed = false;
+    while let Some(rel) = hay.get(pos..).and_then(|t| t.find(BEGIN)) {
+        let start = pos + rel;
+        let Some(header_end) = marker_tail(hay, start + BEGIN.len()) else {
+            pos = start + BEGIN.len();
+            continue;
+        };
+        let mut footer = None;
+        if !footer_search_failed {
+            let mut q = header_end;
+            while let Some(r) = hay.get(q..).and_then(|t| t.find(END)) {
+                let at = q + r;
+                if let Some(e) = marker_tail(hay, at + END.len()) {
+                    footer = Some(e);
+                    break;
+                }
+                q = at + END.len();
+            }
+            footer_search_failed = footer.is_none();
+        }
+        let block_end = footer.unwrap_or_else(|| base64_lines_end(hay, header_end));
+        emit(start, block_end);
+        pos = block_end;
+    }
+}
+
+/// After `-----BEGIN ` / `-----END `: up to 40 of `[A-Z0-9 ]` then
+/// `PRIVATE KEY-----`; returns the end of the marker.
+fn marker_tail(hay: &str, at: usize) -> Option<usize> {
+    const TAIL: &str = "PRIVATE KEY-----";
+    let rest = hay.get(at..)?;
+    let label = rest
+        .bytes()
+        .take(PEM_MAX_LABEL + 1)
+        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b' ')
+        .count();
+    // The label run may have swallowed the start of `PRIVATE KEY`; try every split.
+    (0..=label.min(PEM_MAX_LABEL))
+        .rev()
+        .find(|&l| rest[l..].starts_with(TAIL))
+        .map(|l| at + l + TAIL.len())
+}
+
+/// End of the run of base64-only lines following a footer-less PEM header.
+fn base64_lines_end(hay: &str, mut at: usize) -> usize {
+    loop {
+        let rest = &hay[at..];
+        let nl = if rest.starts_with("\r\n") {
+            2
+        } else if rest.starts_with('\n') {
+            1
+        } else {
+            return at;
+        };
+        let line = rest[nl..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+            .count();
+        let after = rest[nl + line..].bytes().next();
+        if line == 0 || line > PEM_MAX_LINE || !matches!(after, None | Some(b'\r' | b'\n')) {
+            return at;
+        }
+        at += nl + line;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_literals_compile() {
+        let b = builtins().unwrap();
+        assert_eq!(b.len(), builtin_table().len());
+    }
+
+    #[test]
+    fn luhn_and_mod97() {
+        assert!(luhn_ok(b"4111111111111111"));
+        assert!(!luhn_ok(b"4111111111111112"));
+        assert!(iban_ok("DE89 3704 0044 0532 0130 00"));
+        assert!(iban_ok("GB82WEST12345698765432"));
+        assert!(!iban_ok("DE88 3704 0044 0532 0130 00"));
+        assert!(!iban_ok("de89370400440532013000"));
+    }
+
+    #[test]
+    fn ssn_rules() {
+        assert!(ssn_ok("123-45-6789"));
+        assert!(ssn_ok("123 45 6789"));
+        assert!(!ssn_ok("123-45 6789"));
+        for bad in [
+            "000-12-3456",
+            "666-12-3456",
+            "912-12-3456",
+            "123-00-4567",
+            "123-45-0000",
+        ] {
+            assert!(!ssn_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_guard() {
+        assert!(looks_like_date("01-02-2024 12"));
+        assert!(looks_like_date("2024/01/02"));
+        assert!(!looks_like_date("06-12-34-56-78"));
+        assert!(!looks_like_date("01-02/2024"));
+    }
+
+    #[test]
+    fn pem_scanner_pairs_and_truncates() {
+        let mut got = Vec::new();
+        let t = "a -----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY----- b \
+                 -----BEGIN PRIVATE KEY-----\nQUJD\nREVG\nnot base64 here";
+        scan_pem(t, 0, &mut |s, e| got.push(&t[s..e]));
+        assert_eq!(
+            got,
+            [
+                "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----",
+                "-----BEGIN PRIVATE KEY-----\nQUJD\nREVG",
+            ]
+        );
+    }
+}
