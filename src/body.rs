@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use crate::encoding::{self, EncodingError};
 use crate::hash::Hash32;
-use crate::id::{Code, EntryId, ExternalId};
+use crate::id::{Code, EntryId, Epoch, ExternalId};
 use crate::keys::VerifierKey;
+use crate::merkle::TreeSize;
 use crate::receipt::{DecisionReceipt, Metrics};
 
 /// The kind of a log entry. Its wire name selects the body schema.
@@ -37,6 +38,9 @@ pub enum EntryKind {
     PolicyFlag,
     /// The log key was replaced ([`KeyRotation`]).
     KeyRotation,
+    /// First entry of a new epoch, binding the previous epoch's final
+    /// checkpoint ([`EpochLink`]).
+    EpochLink,
 }
 
 impl EntryKind {
@@ -48,6 +52,7 @@ impl EntryKind {
             EntryKind::HumanOversight => "human_oversight",
             EntryKind::PolicyFlag => "policy_flag",
             EntryKind::KeyRotation => "key_rotation",
+            EntryKind::EpochLink => "epoch_link",
         }
     }
 }
@@ -171,6 +176,23 @@ pub struct KeyRotation {
     pub reason: Code,
 }
 
+/// Body of an `epoch_link` entry: the first entry of epoch `prev_epoch + 1`,
+/// binding the final signed checkpoint of epoch `prev_epoch` (SPEC §7.4).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EpochLink {
+    /// The epoch that ended.
+    pub prev_epoch: Epoch,
+    /// Origin line of its final checkpoint.
+    pub origin: String,
+    /// Tree size of its final checkpoint (= number of entries of the epoch).
+    pub size: TreeSize,
+    /// Root hash of its final checkpoint.
+    pub root: Hash32,
+    /// SHA-256 of the complete signed checkpoint note.
+    pub note_hash: Hash32,
+}
+
 /// A typed entry body.
 #[derive(Clone, PartialEq, Debug)]
 #[non_exhaustive]
@@ -185,6 +207,8 @@ pub enum Body {
     PolicyFlag(PolicyFlag),
     /// `key_rotation`
     KeyRotation(KeyRotation),
+    /// `epoch_link`
+    EpochLink(EpochLink),
 }
 
 impl Body {
@@ -196,6 +220,7 @@ impl Body {
             Body::HumanOversight(_) => EntryKind::HumanOversight,
             Body::PolicyFlag(_) => EntryKind::PolicyFlag,
             Body::KeyRotation(_) => EntryKind::KeyRotation,
+            Body::EpochLink(_) => EntryKind::EpochLink,
         }
     }
 
@@ -210,6 +235,7 @@ impl Body {
             Body::HumanOversight(b) => serde_json::to_value(b),
             Body::PolicyFlag(b) => serde_json::to_value(b),
             Body::KeyRotation(b) => serde_json::to_value(b),
+            Body::EpochLink(b) => serde_json::to_value(b),
         };
         let v = r.map_err(|e| EncodingError::Serialize(e.to_string()))?;
         // Validate encodability now (non-finite floats, large integers).
@@ -234,6 +260,7 @@ impl Body {
             EntryKind::HumanOversight => Body::HumanOversight(de(v)?),
             EntryKind::PolicyFlag => Body::PolicyFlag(de(v)?),
             EntryKind::KeyRotation => Body::KeyRotation(de(v)?),
+            EntryKind::EpochLink => Body::EpochLink(de(v)?),
         };
         if encoding::canonical_value(&body.to_value()?)? != encoding::canonical_value(v)? {
             return Err(EncodingError::Shape(format!(

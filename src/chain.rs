@@ -72,6 +72,27 @@ pub fn verify_chain(
     keys: &KeyRing,
     opts: &ChainOptions,
 ) -> Report {
+    verify_chain_detailed(items, keys, opts).report
+}
+
+/// What [`verify_chain_detailed`] returns besides the report.
+#[derive(Debug)]
+pub struct ChainOutcome {
+    /// The report.
+    pub report: Report,
+    /// The pinned keys plus every key introduced by a verified rotation entry.
+    pub keys: KeyRing,
+    /// Well-formed entries of the expected tenant, by seq (the first one seen for each seq).
+    pub entries: Vec<Entry>,
+}
+
+/// As [`verify_chain`], also returning the trusted keys and the entries, for
+/// checks that build on the chain (checkpoints, epochs).
+pub fn verify_chain_detailed(
+    items: impl IntoIterator<Item = Item>,
+    keys: &KeyRing,
+    opts: &ChainOptions,
+) -> ChainOutcome {
     let mut report = Report::default();
     let mut keys = keys.clone();
     let mut log = opts.log.clone();
@@ -184,7 +205,11 @@ pub fn verify_chain(
     }
 
     check_links(&by_seq, log.as_ref(), tenant.as_ref(), opts, &mut report);
-    report
+    ChainOutcome {
+        report,
+        keys,
+        entries: by_seq.into_values().map(|(e, _)| e).collect(),
+    }
 }
 
 fn check_entry(

@@ -308,6 +308,21 @@ impl SignedCheckpoint {
         Ok((checkpoint, verified))
     }
 
+    /// Re-reads a note this log signed and stored earlier, **without
+    /// verifying its signatures** — for the producer reading back its own
+    /// store (the structure and checkpoint text are still parsed strictly).
+    /// Verifiers use [`SignedCheckpoint::open`].
+    ///
+    /// # Errors
+    /// [`CheckpointError::Note`], [`CheckpointError::Malformed`].
+    pub fn dangerous_from_stored_unverified(
+        note: String,
+    ) -> Result<SignedCheckpoint, CheckpointError> {
+        let parsed = crate::note::Note::parse(note.as_bytes())?;
+        let checkpoint = Checkpoint::parse(&parsed.text)?;
+        Ok(SignedCheckpoint { checkpoint, note })
+    }
+
     /// The checkpoint.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint

@@ -29,6 +29,7 @@ mod random;
 mod receipt;
 mod report;
 mod secret;
+mod segment;
 mod store;
 
 // The public surface, module by module.
@@ -56,8 +57,8 @@ pub use keys::{
 };
 pub use secret::{MemorySecrets, SecretError, TenantSecrets};
 // Appending and storing:
-pub use log::{AuditLog, AuditLogBuilder, LogError};
-pub use store::{check_append, ChainHead, MemoryStore, Store, StoreError};
+pub use log::{AuditLog, AuditLogBuilder, LogError, SealPolicy, Sealer};
+pub use store::{check_append, ChainHead, MemoryStore, Store, StoreError, StoredCheckpoint};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore};
 // Merkle log, signed notes, checkpoints, proof files:
@@ -71,9 +72,11 @@ pub use note::{
 };
 // Verification:
 pub use chain::{
-    verify_chain, verify_entries, verify_entry_signature, verify_lines, Anchor, ChainOptions,
+    verify_chain, verify_chain_detailed, verify_entries, verify_entry_signature, verify_lines,
+    Anchor, ChainOptions, ChainOutcome,
 };
 pub use report::{Finding, Location, Report, Verdict};
+pub use segment::{verify_segment, NoteInput};
 // The collector (feature `collector`):
 #[cfg(feature = "collector")]
 pub use collector::{

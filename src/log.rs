@@ -1,22 +1,32 @@
-//! The audit log: chains entries per tenant and appends them to a store.
+//! The audit log: chains entries per tenant, appends them to a store,
+//! maintains each tenant's RFC 6962 tree for the current epoch, seals it
+//! with signed checkpoints and rolls epochs (SPEC §3, §7).
 //!
-//! Each tenant's head is guarded by its own lock, so tenants append in
+//! Each tenant's state is guarded by its own lock, so tenants append in
 //! parallel while one tenant's entries are chained strictly in order. When
 //! another process moved the head (the store refuses the compare-and-append),
-//! the log reloads the head, re-chains and retries.
+//! the log reloads the tenant from the store, re-chains and retries.
+//!
+//! Leaves enter the tree only after the store acknowledged them, so a
+//! checkpoint never covers an entry that is not durable.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::body::{Body, KeyRotation};
-use crate::clock::{Clock, SystemClock};
+use crate::body::{Body, EntryKind, EpochLink, KeyRotation};
+use crate::checkpoint::{
+    origin, Checkpoint, CheckpointError, InclusionProofFile, SignedCheckpoint,
+};
+use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::entry::{genesis, Entry, EntryError, Header, SigningMode};
 use crate::id::{Code, EntryId, Epoch, LogName, Seq, TenantId};
 use crate::keys::{Signer, VerifierKey};
+use crate::merkle::{leaf_hash, LeafIndex, MerkleTree};
 use crate::random::{OsRandom, RandomSource};
-use crate::store::{ChainHead, Store, StoreError};
+use crate::store::{ChainHead, Store, StoreError, StoredCheckpoint};
 
 /// How many times an append is re-chained after a head conflict.
 const MAX_CONFLICT_RETRIES: usize = 64;
@@ -31,9 +41,58 @@ pub enum LogError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A checkpoint could not be built or signed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
     /// The head kept moving under concurrent writers.
     #[error("tenant {0}: gave up after {MAX_CONFLICT_RETRIES} append conflicts")]
     Contention(TenantId),
+    /// The sealer thread panicked.
+    #[error("the sealer thread panicked")]
+    SealerPanicked,
+    /// Waiting for a seal timed out.
+    #[error("tenant {tenant}: seq {seq} not sealed within the timeout")]
+    SealTimeout {
+        /// Tenant.
+        tenant: TenantId,
+        /// The entry waited for.
+        seq: Seq,
+    },
+}
+
+/// When to sign a checkpoint, and when to start a new epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SealPolicy {
+    /// Sign a checkpoint as soon as this many entries are unsealed
+    /// (inline, by the appending thread). `None`: only on [`AuditLog::seal`],
+    /// [`AuditLog::seal_all`] or a [`Sealer`] tick.
+    pub every_entries: Option<u64>,
+    /// Start a new epoch when the current one holds this many entries.
+    pub epoch_max_entries: Option<u64>,
+    /// Start a new epoch when the current one is older than this.
+    pub epoch_max_age: Option<Duration>,
+}
+
+/// One tenant's view, loaded from the store on first use.
+#[derive(Default)]
+struct TenantState {
+    loaded: bool,
+    head: Option<ChainHead>,
+    epoch: Epoch,
+    /// First seq of the current epoch.
+    epoch_start: Seq,
+    /// Timestamp of the current epoch's first entry.
+    epoch_opened: Option<Timestamp>,
+    /// Leaves of the current epoch (entry hashes, in seq order).
+    tree: MerkleTree,
+    /// The latest checkpoint of the current epoch.
+    sealed: Option<SignedCheckpoint>,
+}
+
+impl TenantState {
+    fn sealed_size(&self) -> u64 {
+        self.sealed.as_ref().map_or(0, |c| c.checkpoint().size().0)
+    }
 }
 
 struct Inner {
@@ -43,7 +102,10 @@ struct Inner {
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
     mode: SigningMode,
-    heads: Mutex<HashMap<TenantId, Arc<Mutex<Option<ChainHead>>>>>,
+    policy: SealPolicy,
+    tenants: Mutex<HashMap<TenantId, Arc<Mutex<TenantState>>>>,
+    /// Notified after every checkpoint, for [`AuditLog::wait_sealed`].
+    sealed_signal: (Mutex<u64>, Condvar),
 }
 
 /// A deployment's audit log: one chain per tenant, in one store, under one
@@ -61,6 +123,7 @@ pub struct AuditLogBuilder {
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
     mode: SigningMode,
+    policy: SealPolicy,
 }
 
 impl AuditLogBuilder {
@@ -79,6 +142,11 @@ impl AuditLogBuilder {
         self.mode = mode;
         self
     }
+    /// Sets the checkpoint and epoch policy (default: seal on demand only, one epoch).
+    pub fn seal_policy(mut self, policy: SealPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
     /// Builds the log.
     pub fn build(self) -> AuditLog {
         AuditLog {
@@ -89,7 +157,9 @@ impl AuditLogBuilder {
                 clock: self.clock,
                 random: self.random,
                 mode: self.mode,
-                heads: Mutex::new(HashMap::new()),
+                policy: self.policy,
+                tenants: Mutex::new(HashMap::new()),
+                sealed_signal: (Mutex::new(0), Condvar::new()),
             }),
         }
     }
@@ -109,6 +179,7 @@ impl AuditLog {
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
             mode: SigningMode::PerEntry,
+            policy: SealPolicy::default(),
         }
     }
 
@@ -140,13 +211,40 @@ impl AuditLog {
         EntryId(b)
     }
 
-    fn tenant_head(&self, tenant: &TenantId) -> Arc<Mutex<Option<ChainHead>>> {
+    fn tenant_state(&self, tenant: &TenantId) -> Arc<Mutex<TenantState>> {
         self.inner
-            .heads
+            .tenants
             .lock()
             .entry(tenant.clone())
-            .or_insert_with(|| Arc::new(Mutex::new(None)))
+            .or_default()
             .clone()
+    }
+
+    /// (Re)loads a tenant's state from the store: head, current epoch, its
+    /// tree and its latest checkpoint.
+    fn load(&self, tenant: &TenantId, st: &mut TenantState) -> Result<(), LogError> {
+        let store = &self.inner.store;
+        let head = store.head(tenant)?;
+        let mut fresh = TenantState {
+            loaded: true,
+            head,
+            ..TenantState::default()
+        };
+        if let Some(h) = head {
+            fresh.epoch = h.epoch;
+            fresh.epoch_start = store.epoch_start(tenant, h.epoch)?.unwrap_or(h.seq);
+            let to = h.seq.checked_next().ok_or(EntryError::SeqOverflow)?;
+            let entries = store.read(tenant, fresh.epoch_start, to)?;
+            fresh.epoch_opened = entries.first().map(Entry::ts);
+            fresh.tree = entries.iter().map(|e| leaf_hash(&e.hash().0)).collect();
+            if let Some(c) = store.checkpoints(tenant, h.epoch)?.last() {
+                fresh.sealed = Some(SignedCheckpoint::dangerous_from_stored_unverified(
+                    c.note.clone(),
+                )?);
+            }
+        }
+        *st = fresh;
+        Ok(())
     }
 
     /// Chains `body` as the tenant's next entry and stores it. Returns the
@@ -180,27 +278,55 @@ impl AuditLog {
             .iter()
             .map(|(id, b)| Ok((*id, b.kind(), b.to_value().map_err(EntryError::from)?)))
             .collect::<Result<Vec<_>, LogError>>()?;
-        // Lock order everywhere: signer, then tenant head (see rotate_key).
+        // Lock order everywhere: signer, then tenant state (see rotate_key).
         let signer_guard = self.inner.signer.read();
-        let signer = signer_guard.clone();
-        let slot = self.tenant_head(tenant);
-        let mut head = slot.lock();
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            if head.is_none() {
-                *head = self.inner.store.head(tenant)?;
+        let signer: &dyn Signer = signer_guard.as_ref();
+        let slot = self.tenant_state(tenant);
+        let mut st = slot.lock();
+        if !st.loaded {
+            self.load(tenant, &mut st)?;
+        }
+        if self.epoch_due(&st, values.len() as u64) {
+            self.roll_locked(tenant, &mut st, signer)?;
+        }
+        let entries = self.append_locked(tenant, &mut st, &values, signer, self.inner.mode)?;
+        if let Some(n) = self.inner.policy.every_entries {
+            if st.tree.size().0.saturating_sub(st.sealed_size()) >= n.max(1) {
+                self.seal_locked(tenant, &mut st, signer)?;
             }
-            let entries = self.chain(tenant, head.as_ref(), &values, signer.as_ref())?;
+        }
+        Ok(entries)
+    }
+
+    /// Chains `values` after the current head and appends them, retrying on
+    /// conflicts; updates head and tree only after the store acknowledged.
+    fn append_locked(
+        &self,
+        tenant: &TenantId,
+        st: &mut TenantState,
+        values: &[(EntryId, EntryKind, serde_json::Value)],
+        signer: &dyn Signer,
+        mode: SigningMode,
+    ) -> Result<Vec<Entry>, LogError> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let epoch = st.epoch;
+            let entries = self.chain(tenant, st.head.as_ref(), epoch, values, signer, mode)?;
             match self.inner.store.append(tenant, &entries) {
                 Ok(()) => {
-                    *head = entries.last().map(ChainHead::of).or(*head);
+                    if st.tree.is_empty() {
+                        st.epoch_start = entries.first().map_or(st.epoch_start, Entry::seq);
+                        st.epoch_opened = entries.first().map(Entry::ts);
+                    }
+                    for e in &entries {
+                        st.tree.push(leaf_hash(&e.hash().0));
+                    }
+                    st.head = entries.last().map(ChainHead::of).or(st.head);
                     return Ok(entries);
                 }
-                Err(StoreError::Conflict { .. }) => {
-                    *head = self.inner.store.head(tenant)?;
-                }
+                Err(StoreError::Conflict { .. }) => self.load(tenant, st)?,
                 Err(e) => {
-                    // Unknown state: re-read the head before the next append.
-                    *head = None;
+                    // Unknown state: reload before the next append.
+                    st.loaded = false;
                     return Err(e.into());
                 }
             }
@@ -212,16 +338,14 @@ impl AuditLog {
         &self,
         tenant: &TenantId,
         head: Option<&ChainHead>,
-        values: &[(EntryId, crate::body::EntryKind, serde_json::Value)],
+        epoch: Epoch,
+        values: &[(EntryId, EntryKind, serde_json::Value)],
         signer: &dyn Signer,
+        mode: SigningMode,
     ) -> Result<Vec<Entry>, LogError> {
-        let (mut seq, mut prev, epoch) = match head {
-            Some(h) => (
-                h.seq.checked_next().ok_or(EntryError::SeqOverflow)?,
-                h.hash,
-                h.epoch,
-            ),
-            None => (Seq(0), genesis(&self.inner.name, tenant), Epoch(0)),
+        let (mut seq, mut prev) = match head {
+            Some(h) => (h.seq.checked_next().ok_or(EntryError::SeqOverflow)?, h.hash),
+            None => (Seq(0), genesis(&self.inner.name, tenant)),
         };
         let mut out = Vec::with_capacity(values.len());
         for (id, kind, value) in values {
@@ -234,7 +358,7 @@ impl AuditLog {
                 id: *id,
                 ts: self.inner.clock.now(),
             };
-            let e = Entry::seal_value(header, *kind, value.clone(), signer, self.inner.mode)?;
+            let e = Entry::seal_value(header, *kind, value.clone(), signer, mode)?;
             prev = *e.hash();
             seq = seq.checked_next().ok_or(EntryError::SeqOverflow)?;
             out.push(e);
@@ -242,10 +366,251 @@ impl AuditLog {
         Ok(out)
     }
 
+    fn epoch_due(&self, st: &TenantState, incoming: u64) -> bool {
+        if st.tree.is_empty() {
+            return false;
+        }
+        let p = &self.inner.policy;
+        let full = p
+            .epoch_max_entries
+            .is_some_and(|max| st.tree.size().0.saturating_add(incoming) > max.max(1));
+        let old = match (p.epoch_max_age, st.epoch_opened) {
+            (Some(age), Some(opened)) => {
+                let age_us = i64::try_from(age.as_micros()).unwrap_or(i64::MAX);
+                self.inner
+                    .clock
+                    .now()
+                    .unix_micros()
+                    .saturating_sub(opened.unix_micros())
+                    >= age_us
+            }
+            _ => false,
+        };
+        full || old
+    }
+
+    /// Signs a checkpoint over the tenant's current tree unless the latest
+    /// checkpoint already covers it; stores it with the log.
+    fn seal_locked(
+        &self,
+        tenant: &TenantId,
+        st: &mut TenantState,
+        signer: &dyn Signer,
+    ) -> Result<Option<SignedCheckpoint>, LogError> {
+        if st.tree.is_empty() || st.sealed_size() == st.tree.size().0 {
+            return Ok(None);
+        }
+        let cp = Checkpoint::new(
+            origin(&self.inner.name, tenant, st.epoch),
+            st.tree.size(),
+            st.tree.root(),
+        )?;
+        let signed = SignedCheckpoint::sign(cp, &[signer])?;
+        self.inner.store.put_checkpoint(
+            tenant,
+            &StoredCheckpoint {
+                epoch: st.epoch,
+                size: st.tree.size(),
+                note: signed.note_text().to_owned(),
+            },
+        )?;
+        st.sealed = Some(signed.clone());
+        let (lock, cv) = &self.inner.sealed_signal;
+        *lock.lock() += 1;
+        cv.notify_all();
+        Ok(Some(signed))
+    }
+
+    /// Closes the current epoch with a final checkpoint and appends the
+    /// `epoch_link` entry that opens the next one.
+    fn roll_locked(
+        &self,
+        tenant: &TenantId,
+        st: &mut TenantState,
+        signer: &dyn Signer,
+    ) -> Result<Entry, LogError> {
+        self.seal_locked(tenant, st, signer)?;
+        let Some(final_cp) = st.sealed.clone() else {
+            return Err(LogError::Store(StoreError::InvalidAppend {
+                tenant: tenant.clone(),
+                reason: "cannot roll an empty epoch".into(),
+            }));
+        };
+        let cp = final_cp.checkpoint();
+        let body = Body::EpochLink(EpochLink {
+            prev_epoch: st.epoch,
+            origin: cp.origin().to_owned(),
+            size: cp.size(),
+            root: *cp.root(),
+            note_hash: final_cp.note_hash(),
+        });
+        let value = body.to_value().map_err(EntryError::from)?;
+        let next = Epoch(st.epoch.0 + 1);
+        let (prev_epoch, prev_tree, prev_sealed) =
+            (st.epoch, std::mem::take(&mut st.tree), st.sealed.take());
+        st.epoch = next;
+        match self.append_locked(
+            tenant,
+            st,
+            &[(self.new_entry_id(), EntryKind::EpochLink, value)],
+            signer,
+            self.inner.mode,
+        ) {
+            Ok(mut v) => v.pop().ok_or_else(|| LogError::Contention(tenant.clone())),
+            Err(e) => {
+                st.epoch = prev_epoch;
+                st.tree = prev_tree;
+                st.sealed = prev_sealed;
+                st.loaded = false;
+                Err(e)
+            }
+        }
+    }
+
+    /// Signs a checkpoint for `tenant` now if any entry is unsealed.
+    /// Returns it, or `None` when everything was already sealed.
+    ///
+    /// # Errors
+    /// [`LogError`] when signing or storing fails.
+    pub fn seal(&self, tenant: &TenantId) -> Result<Option<SignedCheckpoint>, LogError> {
+        let signer_guard = self.inner.signer.read();
+        let slot = self.tenant_state(tenant);
+        let mut st = slot.lock();
+        if !st.loaded {
+            self.load(tenant, &mut st)?;
+        }
+        self.seal_locked(tenant, &mut st, signer_guard.as_ref())
+    }
+
+    /// Seals every tenant in the store (also those only a previous process
+    /// wrote: nothing stays unsealed across a crash). Returns how many
+    /// checkpoints were signed.
+    ///
+    /// # Errors
+    /// The first [`LogError`]; tenants before it were sealed.
+    pub fn seal_all(&self) -> Result<usize, LogError> {
+        let mut n = 0;
+        for t in self.inner.store.tenants()? {
+            n += usize::from(self.seal(&t)?.is_some());
+        }
+        Ok(n)
+    }
+
+    /// Starts a new epoch for `tenant` now (see [`SealPolicy`] for automatic
+    /// rollover). Returns the `epoch_link` entry.
+    ///
+    /// # Errors
+    /// [`LogError`]; an empty tenant cannot roll.
+    pub fn roll_epoch(&self, tenant: &TenantId) -> Result<Entry, LogError> {
+        let signer_guard = self.inner.signer.read();
+        let slot = self.tenant_state(tenant);
+        let mut st = slot.lock();
+        if !st.loaded {
+            self.load(tenant, &mut st)?;
+        }
+        self.roll_locked(tenant, &mut st, signer_guard.as_ref())
+    }
+
+    /// The highest seq covered by a signed checkpoint (entries of closed
+    /// epochs are always covered by their final checkpoint).
+    ///
+    /// # Errors
+    /// [`LogError`] when the store cannot be read.
+    pub fn sealed_through(&self, tenant: &TenantId) -> Result<Option<Seq>, LogError> {
+        let slot = self.tenant_state(tenant);
+        let mut st = slot.lock();
+        if !st.loaded {
+            self.load(tenant, &mut st)?;
+        }
+        let n = st.sealed_size();
+        Ok(if n > 0 {
+            Some(Seq(st.epoch_start.0 + n - 1))
+        } else {
+            st.epoch_start.0.checked_sub(1).map(Seq)
+        })
+    }
+
+    /// Blocks until `seq` of `tenant` is covered by a signed checkpoint (made
+    /// by an inline seal, a [`Sealer`] or another thread), or `timeout` passes.
+    ///
+    /// # Errors
+    /// [`LogError::SealTimeout`].
+    pub fn wait_sealed(
+        &self,
+        tenant: &TenantId,
+        seq: Seq,
+        timeout: Duration,
+    ) -> Result<(), LogError> {
+        let deadline = std::time::Instant::now() + timeout;
+        let (lock, cv) = &self.inner.sealed_signal;
+        loop {
+            let generation = *lock.lock();
+            if self.sealed_through(tenant)?.is_some_and(|s| s >= seq) {
+                return Ok(());
+            }
+            let mut g = lock.lock();
+            if *g == generation && cv.wait_until(&mut g, deadline).timed_out() {
+                drop(g);
+                if self.sealed_through(tenant)?.is_some_and(|s| s >= seq) {
+                    return Ok(());
+                }
+                return Err(LogError::SealTimeout {
+                    tenant: tenant.clone(),
+                    seq,
+                });
+            }
+        }
+    }
+
+    /// Builds a C2SP `tlog-proof@v1` file proving that entry `seq` of
+    /// `tenant` is included under the latest stored checkpoint of its epoch
+    /// (SPEC §7.5). Verifiable with just the entry hash, the file and the
+    /// verifier key.
+    ///
+    /// # Errors
+    /// [`LogError::SealTimeout`] when no checkpoint covers the entry yet;
+    /// [`LogError::Store`] when it does not exist.
+    pub fn inclusion_proof(
+        &self,
+        tenant: &TenantId,
+        seq: Seq,
+    ) -> Result<InclusionProofFile, LogError> {
+        let store = &self.inner.store;
+        let entry = store
+            .read(tenant, seq, Seq(seq.0.saturating_add(1)))?
+            .pop()
+            .ok_or_else(|| StoreError::InvalidAppend {
+                tenant: tenant.clone(),
+                reason: format!("no entry at seq {seq}"),
+            })?;
+        let epoch = entry.epoch();
+        let start = store.epoch_start(tenant, epoch)?.unwrap_or(seq);
+        let index = seq.0 - start.0;
+        let stored = store
+            .checkpoints(tenant, epoch)?
+            .into_iter()
+            .rev()
+            .find(|c| c.size.0 > index)
+            .ok_or_else(|| LogError::SealTimeout {
+                tenant: tenant.clone(),
+                seq,
+            })?;
+        let entries = store.read(tenant, start, Seq(start.0 + stored.size.0))?;
+        let tree: MerkleTree = entries.iter().map(|e| leaf_hash(&e.hash().0)).collect();
+        let proof = tree
+            .inclusion_proof(LeafIndex(index), stored.size)
+            .map_err(CheckpointError::Inclusion)?;
+        Ok(InclusionProofFile::from_note(
+            LeafIndex(index),
+            proof.path,
+            stored.note,
+        )?)
+    }
+
     /// Replaces the log key. For every tenant in the store, appends a
     /// `key_rotation` entry signed by the **old** key that names the new one;
-    /// every later entry is signed by `new`. Auditors who pinned the old key
-    /// accept the new one through these entries.
+    /// every later entry and checkpoint is signed by `new`. Auditors who
+    /// pinned the old key accept the new one through these entries.
     ///
     /// # Errors
     /// [`LogError`] if any append fails; tenants rotated before the failure
@@ -255,28 +620,30 @@ impl AuditLog {
             new_key: new.verifier_key().clone(),
             reason,
         });
+        let value = body.to_value().map_err(EntryError::from)?;
         // Hold the key write lock so no entry is signed by the old key after
         // its rotation entry.
         let mut signer = self.inner.signer.write();
         let tenants = self.inner.store.tenants()?;
         let mut out = Vec::with_capacity(tenants.len());
         for t in &tenants {
-            let id = self.new_entry_id();
-            let value = body.to_value().map_err(EntryError::from)?;
-            let slot = self.tenant_head(t);
-            let mut head = slot.lock();
-            if head.is_none() {
-                *head = self.inner.store.head(t)?;
+            let slot = self.tenant_state(t);
+            let mut st = slot.lock();
+            if !st.loaded {
+                self.load(t, &mut st)?;
             }
-            let entries = self.chain(
+            let item = [(self.new_entry_id(), EntryKind::KeyRotation, value.clone())];
+            // A rotation entry is always signed by the old key, also in
+            // batch-sealed mode: it is what transfers the auditor's trust.
+            out.extend(self.append_locked(
                 t,
-                head.as_ref(),
-                &[(id, body.kind(), value)],
+                &mut st,
+                &item,
                 signer.as_ref(),
-            )?;
-            self.inner.store.append(t, &entries)?;
-            *head = entries.last().map(ChainHead::of);
-            out.extend(entries);
+                SigningMode::PerEntry,
+            )?);
+            // Seal what the old key vouches for, rotation entry included.
+            self.seal_locked(t, &mut st, signer.as_ref())?;
         }
         *signer = new;
         Ok(out)
@@ -291,5 +658,81 @@ impl std::fmt::Debug for AuditLog {
             self.inner.name,
             self.verifier_key()
         )
+    }
+}
+
+/// A background thread that seals every tenant on a timer, and once more
+/// when stopped (dropped or [`Sealer::shutdown`]).
+pub struct Sealer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    handle: Option<std::thread::JoinHandle<Result<(), LogError>>>,
+    log: AuditLog,
+}
+
+impl Sealer {
+    /// Starts sealing `log` every `interval`. It seals once right away, so
+    /// entries a crashed process left unsealed are covered promptly.
+    pub fn spawn(log: AuditLog, interval: Duration) -> Sealer {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let (s2, l2) = (stop.clone(), log.clone());
+        let handle = std::thread::spawn(move || -> Result<(), LogError> {
+            loop {
+                l2.seal_all()?;
+                let mut stopped = s2.0.lock();
+                if !*stopped {
+                    let _ = s2.1.wait_for(&mut stopped, interval);
+                }
+                if *stopped {
+                    return Ok(());
+                }
+            }
+        });
+        Sealer {
+            stop,
+            handle: Some(handle),
+            log,
+        }
+    }
+
+    /// Seals everything now, from the calling thread.
+    ///
+    /// # Errors
+    /// [`LogError`].
+    pub fn flush(&self) -> Result<usize, LogError> {
+        self.log.seal_all()
+    }
+
+    /// Stops the thread and seals everything a last time.
+    ///
+    /// # Errors
+    /// The thread's last error, or the final seal's.
+    pub fn shutdown(mut self) -> Result<(), LogError> {
+        self.stop_thread()?;
+        self.log.seal_all().map(|_| ())
+    }
+
+    fn stop_thread(&mut self) -> Result<(), LogError> {
+        *self.stop.0.lock() = true;
+        self.stop.1.notify_all();
+        match self.handle.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(LogError::SealerPanicked),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Sealer {
+    fn drop(&mut self) {
+        if self.handle.is_some() {
+            let _ = self.stop_thread();
+            let _ = self.log.seal_all();
+        }
+    }
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sealer({:?})", self.log)
     }
 }

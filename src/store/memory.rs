@@ -8,14 +8,17 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::{check_append, ChainHead, Store, StoreError};
+use super::{check_append, ChainHead, Store, StoreError, StoredCheckpoint};
 use crate::entry::Entry;
-use crate::id::{Seq, TenantId};
+use crate::id::{Epoch, Seq, TenantId};
 
 #[derive(Default)]
 struct TenantLog {
     lines: Vec<Box<[u8]>>,
+    /// Epoch of each line (parallel to `lines`), for epoch queries.
+    epochs: Vec<Epoch>,
     head: Option<ChainHead>,
+    checkpoints: Vec<StoredCheckpoint>,
 }
 
 /// A [`Store`] in process memory. Nothing is ever evicted.
@@ -86,6 +89,7 @@ impl Store for MemoryStore {
         let mut t = t.lock();
         check_append(tenant, t.head.as_ref(), entries)?;
         t.lines.extend(lines);
+        t.epochs.extend(entries.iter().map(Entry::epoch));
         t.head = Some(ChainHead::of(last));
         Ok(())
     }
@@ -110,5 +114,70 @@ impl Store for MemoryStore {
         let mut v: Vec<TenantId> = self.tenants.read().keys().cloned().collect();
         v.sort();
         Ok(v)
+    }
+
+    fn epoch_start(&self, tenant: &TenantId, epoch: Epoch) -> Result<Option<Seq>, StoreError> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(None);
+        };
+        let t = t.lock();
+        // Epochs never decrease along the chain: binary search.
+        let i = t.epochs.partition_point(|e| *e < epoch);
+        Ok((t.epochs.get(i) == Some(&epoch)).then_some(Seq(i as u64)))
+    }
+
+    fn put_checkpoint(&self, tenant: &TenantId, cp: &StoredCheckpoint) -> Result<(), StoreError> {
+        let invalid = |reason: String| StoreError::InvalidAppend {
+            tenant: tenant.clone(),
+            reason,
+        };
+        let Some(t) = self.tenant(tenant) else {
+            return Err(invalid("checkpoint for a tenant without entries".into()));
+        };
+        let mut t = t.lock();
+        let stored = t.epochs.iter().filter(|e| **e == cp.epoch).count() as u64;
+        if cp.size.0 > stored {
+            return Err(invalid(format!(
+                "checkpoint of size {} but epoch {} holds {stored} stored entries",
+                cp.size, cp.epoch
+            )));
+        }
+        if let Some(existing) = t
+            .checkpoints
+            .iter()
+            .find(|c| c.epoch == cp.epoch && c.size == cp.size)
+        {
+            return if existing.note == cp.note {
+                Ok(())
+            } else {
+                Err(invalid(format!(
+                    "a different checkpoint is already stored for epoch {} size {}",
+                    cp.epoch, cp.size
+                )))
+            };
+        }
+        let pos = t
+            .checkpoints
+            .partition_point(|c| (c.epoch, c.size) < (cp.epoch, cp.size));
+        t.checkpoints.insert(pos, cp.clone());
+        Ok(())
+    }
+
+    fn checkpoints(
+        &self,
+        tenant: &TenantId,
+        epoch: Epoch,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        Ok(self
+            .tenant(tenant)
+            .map(|t| {
+                t.lock()
+                    .checkpoints
+                    .iter()
+                    .filter(|c| c.epoch == epoch)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }

@@ -16,6 +16,7 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 use crate::entry::{Entry, EntryError};
 use crate::hash::Hash32;
 use crate::id::{Epoch, Seq, TenantId};
+use crate::merkle::TreeSize;
 
 /// The last entry of a tenant's chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +38,17 @@ impl ChainHead {
             epoch: entry.epoch(),
         }
     }
+}
+
+/// A signed checkpoint as stored with the log: the full C2SP note text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Epoch the checkpoint belongs to.
+    pub epoch: Epoch,
+    /// Its tree size (number of entries of the epoch it covers).
+    pub size: TreeSize,
+    /// The signed note, byte for byte.
+    pub note: String,
 }
 
 /// Errors of a store.
@@ -99,6 +111,36 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`].
     fn tenants(&self) -> Result<Vec<TenantId>, StoreError>;
+
+    /// The seq of the first entry of `epoch`, if the epoch has entries.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn epoch_start(&self, tenant: &TenantId, epoch: Epoch) -> Result<Option<Seq>, StoreError>;
+
+    /// Stores a signed checkpoint. Refused (fail closed) when the epoch holds
+    /// fewer than `size` stored entries — a checkpoint is never published for
+    /// an entry that is not durable — or when a different note is already
+    /// stored for the same epoch and size. Storing the same note twice is a
+    /// no-op.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidAppend`], [`StoreError::Backend`].
+    fn put_checkpoint(
+        &self,
+        tenant: &TenantId,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<(), StoreError>;
+
+    /// The tenant's checkpoints of `epoch`, by increasing size.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn checkpoints(
+        &self,
+        tenant: &TenantId,
+        epoch: Epoch,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError>;
 }
 
 /// Checks that `entries` can be appended after `head` (shared by backends).

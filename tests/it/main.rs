@@ -10,4 +10,5 @@ mod collector;
 mod merkle;
 #[cfg(feature = "collector")]
 mod pii;
+mod segment;
 mod vectors;

@@ -3,11 +3,11 @@
 // Helpers outside #[test] functions unwrap too; clippy.toml only exempts the latter.
 #![allow(clippy::unwrap_used)]
 
-use ai_audit::CommitmentKey;
 use ai_audit::pii::{
     normalize, PiiCategory, PiiError, PiiMode, PiiPolicy, PiiReport, Stripped, PII_HASH_LABEL,
     UNICODE_VERSION,
 };
+use ai_audit::CommitmentKey;
 use proptest::prelude::*;
 
 fn policy() -> PiiPolicy {

@@ -134,3 +134,66 @@ pub fn verify(lines: &[Vec<u8>]) -> Report {
         &ChainOptions::default(),
     )
 }
+
+pub fn fixture_sealed(mode: SigningMode, policy: SealPolicy) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    fixture_on(store, mode, policy)
+}
+
+/// A log over an existing store (a "second process"): its own id stream.
+pub fn fixture_on(store: Arc<MemoryStore>, mode: SigningMode, policy: SealPolicy) -> Fixture {
+    static NEXT_SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
+    let seed = NEXT_SEED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+        1_000,
+    ));
+    let log = AuditLog::builder(
+        LogName::new("test.example/log").unwrap(),
+        signer(),
+        store.clone(),
+    )
+    .clock(clock.clone())
+    .random(Arc::new(SeededRandom::new(seed)))
+    .signing_mode(mode)
+    .seal_policy(policy)
+    .build();
+    Fixture { store, log, clock }
+}
+
+/// All stored checkpoint notes of a tenant, every epoch, as verifier input.
+pub fn notes(f: &Fixture, t: &TenantId) -> Vec<NoteInput> {
+    let head = f.store.head(t).unwrap().unwrap();
+    let mut out = Vec::new();
+    for e in 0..=head.epoch.0 {
+        for (i, c) in f
+            .store
+            .checkpoints(t, Epoch(e))
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
+            out.push(NoteInput {
+                location: Location {
+                    file: Some(format!("checkpoints/{e}/{i}")),
+                    ..Location::default()
+                },
+                note: c.note.into_bytes(),
+            });
+        }
+    }
+    out
+}
+
+pub fn verify_seg(lines: &[Vec<u8>], notes: &[NoteInput]) -> Report {
+    let items = lines.iter().enumerate().map(|(i, l)| {
+        (
+            Location {
+                line: Some(i as u64 + 1),
+                ..Location::default()
+            },
+            Entry::from_line(l),
+        )
+    });
+    verify_segment(items, notes, &keyring(), &ChainOptions::default())
+}
