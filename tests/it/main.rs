@@ -5,4 +5,5 @@ mod support;
 mod chain;
 #[cfg(feature = "collector")]
 mod collector;
+mod store;
 mod vectors;
