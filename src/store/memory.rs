@@ -87,7 +87,17 @@ impl Store for MemoryStore {
                 .clone(),
         };
         let mut t = t.lock();
-        check_append(tenant, t.head.as_ref(), entries)?;
+        if let Err(e) = check_append(tenant, t.head.as_ref(), entries) {
+            if t.lines.is_empty() {
+                // A refused first append must not create the tenant.
+                drop(t);
+                let mut map = self.tenants.write();
+                if map.get(tenant).is_some_and(|x| x.lock().lines.is_empty()) {
+                    map.remove(tenant);
+                }
+            }
+            return Err(e);
+        }
         t.lines.extend(lines);
         t.epochs.extend(entries.iter().map(Entry::epoch));
         t.head = Some(ChainHead::of(last));

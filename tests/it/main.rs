@@ -11,4 +11,5 @@ mod merkle;
 #[cfg(feature = "collector")]
 mod pii;
 mod segment;
+mod store;
 mod vectors;
