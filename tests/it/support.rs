@@ -135,15 +135,19 @@ pub fn verify(lines: &[Vec<u8>]) -> Report {
     )
 }
 
+/// A deterministic log (seed 42) with a seal policy.
 pub fn fixture_sealed(mode: SigningMode, policy: SealPolicy) -> Fixture {
-    let store = Arc::new(MemoryStore::new());
-    fixture_on(store, mode, policy)
+    build_fixture(Arc::new(MemoryStore::new()), mode, policy, 42)
 }
 
 /// A log over an existing store (a "second process"): its own id stream.
 pub fn fixture_on(store: Arc<MemoryStore>, mode: SigningMode, policy: SealPolicy) -> Fixture {
     static NEXT_SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
     let seed = NEXT_SEED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    build_fixture(store, mode, policy, seed)
+}
+
+fn build_fixture(store: Arc<MemoryStore>, mode: SigningMode, policy: SealPolicy, seed: u64) -> Fixture {
     let clock = Arc::new(ManualClock::new(
         Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
         1_000,
