@@ -262,6 +262,18 @@ impl Body {
             EntryKind::KeyRotation => Body::KeyRotation(de(v)?),
             EntryKind::EpochLink => Body::EpochLink(de(v)?),
         };
+        let rules = match &body {
+            Body::Decision(d) => d.check_rules(),
+            Body::HumanOversight(h)
+                if h.note
+                    .as_ref()
+                    .is_some_and(|n| n.len() > crate::receipt::MAX_TEXT_BYTES) =>
+            {
+                Err("oversight note is longer than 1024 bytes".into())
+            }
+            _ => Ok(()),
+        };
+        rules.map_err(|e| EncodingError::Shape(format!("{} body: {e}", kind.as_str())))?;
         if encoding::canonical_value(&body.to_value()?)? != encoding::canonical_value(v)? {
             return Err(EncodingError::Shape(format!(
                 "{} body is not in its one canonical shape (null or empty values present?)",

@@ -297,7 +297,7 @@ fn check_links(
     report: &mut Report,
 ) {
     let Some((&first_seq, (first, first_loc))) = by_seq.iter().next() else {
-        if opts.anchor == Anchor::Genesis {
+        if opts.anchor == Anchor::Genesis || opts.end.is_some() {
             report.fail(
                 Verdict::Truncated,
                 "head",

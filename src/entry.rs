@@ -202,6 +202,11 @@ impl Entry {
                 return Err(EntryError::UnsupportedVersion(ver));
             }
         }
+        if v.get("sig").is_some_and(Value::is_null) {
+            // An absent signature is written by omitting `sig`, never as null:
+            // one record, one encoding (SPEC §3.1).
+            return Err(EncodingError::Shape("sig must be omitted, not null".into()).into());
+        }
         let w: Wire = serde_json::from_value(v).map_err(|e| EncodingError::Shape(e.to_string()))?;
         let body_jcs = encoding::canonical_value(&w.body)?.into_boxed_slice();
         Ok(Entry {

@@ -272,7 +272,7 @@ macro_rules! int_id {
 
 int_id!(
     /// Position of an entry in its tenant's chain: 0-based and contiguous
-    /// across epochs. Always below 2^53 (SPEC §2.2).
+    /// across epochs. At most 2^53 (SPEC §2.2).
     Seq
 );
 int_id!(

@@ -56,6 +56,9 @@ pub enum KeyError {
         #[source]
         source: Option<std::io::Error>,
     },
+    /// A secret key file is readable by group or others.
+    #[error("key file {0} is readable by group or others; run chmod 600 on it")]
+    InsecureFile(String),
     /// A signing backend (HSM, KMS …) failed.
     #[error("signer backend failed: {0}")]
     Backend(String),
@@ -226,6 +229,11 @@ impl VerifierKey {
         let mut pk = [0u8; 32];
         pk.copy_from_slice(&raw[1..]);
         let key = VerifyingKey::from_bytes(&pk).map_err(|_| KeyError::BadPublicKey)?;
+        // Refuse small-order keys and non-canonical encodings (y ≥ p): one
+        // key, one text form (SPEC §5.1).
+        if key.is_weak() || key.to_edwards().compress().to_bytes() != pk {
+            return Err(KeyError::BadPublicKey);
+        }
         if KeyId::compute(name, &pk) != id {
             return Err(KeyError::KeyIdMismatch);
         }
@@ -406,11 +414,47 @@ impl LocalSigner {
     /// # Errors
     /// [`KeyError::Io`] or a parse error.
     pub fn from_file(path: &Path) -> Result<LocalSigner, KeyError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let meta = std::fs::metadata(path).map_err(|e| KeyError::Io {
+                what: path.display().to_string(),
+                source: Some(e),
+            })?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                return Err(KeyError::InsecureFile(path.display().to_string()));
+            }
+        }
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| KeyError::Io {
             what: path.display().to_string(),
             source: Some(e),
         })?);
         Self::parse(text.trim())
+    }
+
+    /// Writes the secret key string to a new file that only the owner can
+    /// read (mode 0600 on Unix). Refuses to overwrite an existing file.
+    ///
+    /// # Errors
+    /// [`KeyError::Io`] (including when the file exists).
+    pub fn write_key_file(&self, path: &Path) -> Result<(), KeyError> {
+        use std::io::Write as _;
+        let io = |e| KeyError::Io {
+            what: path.display().to_string(),
+            source: Some(e),
+        };
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(path).map_err(io)?;
+        let mut text = self.to_secret_string();
+        text.push('\n');
+        f.write_all(text.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)
     }
 
     /// Reads a key string from the environment variable [`SIGNING_KEY_ENV`].
@@ -530,6 +574,41 @@ mod tests {
         assert!(matches!(
             LocalSigner::generate("has+plus"),
             Err(KeyError::BadName)
+        ));
+    }
+
+    #[test]
+    fn key_files_are_private_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.key");
+        let s = LocalSigner::generate("test").unwrap();
+        s.write_key_file(&path).unwrap();
+        assert!(s.write_key_file(&path).is_err(), "refuses to overwrite");
+        let back = LocalSigner::from_file(&path).unwrap();
+        assert_eq!(back.verifier_key(), s.verifier_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                LocalSigner::from_file(&path),
+                Err(KeyError::InsecureFile(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn weak_public_keys_are_refused() {
+        let name = "n";
+        // The identity point (small order): y = 1.
+        let mut pk = [0u8; 32];
+        pk[0] = 1;
+        let mut raw = vec![ED25519_ALG];
+        raw.extend_from_slice(&pk);
+        let s = format!("{name}+{}+{}", KeyId::compute(name, &pk), B64.encode(&raw));
+        assert!(matches!(
+            VerifierKey::parse(&s),
+            Err(KeyError::BadPublicKey)
         ));
     }
 

@@ -11,7 +11,7 @@ use crate::id::{Code, EntryId, ExternalId};
 /// Longest free-text field (check detail, oversight note) in bytes.
 pub const MAX_TEXT_BYTES: usize = 1024;
 
-/// A finite `f64` (never NaN or infinite). Every floating-point field of a
+/// A finite `f64` of magnitude at most 2^53 (never NaN or infinite). Every floating-point field of a
 /// record uses this type, because `serde_json` would silently turn a NaN into
 /// `null`; it is checked on construction and on decoding (SPEC §2.2).
 #[derive(Clone, Copy, PartialEq, PartialOrd, Debug, Serialize, schemars::JsonSchema)]
@@ -24,7 +24,9 @@ impl Finite {
     /// # Errors
     /// [`crate::encoding::EncodingError::NonFinite`] for NaN or ±infinity.
     pub fn new(x: f64) -> Result<Finite, crate::encoding::EncodingError> {
-        if x.is_finite() {
+        // |x| ≤ 2^53 as well: larger values print as integer digits in JCS
+        // and would be read back as out-of-range integers (SPEC §2.2).
+        if x.is_finite() && x.abs() <= crate::encoding::MAX_SAFE_INTEGER as f64 {
             Ok(Finite(x))
         } else {
             Err(crate::encoding::EncodingError::NonFinite(x.to_string()))
@@ -211,6 +213,45 @@ pub struct PiiCount {
     pub category: String,
     /// Number of values stripped.
     pub count: u32,
+}
+
+impl DecisionReceipt {
+    /// Rules a schema cannot express (SPEC §4.1): PII counts sorted by
+    /// category, each category once, counts ≥ 1; texts at most
+    /// [`MAX_TEXT_BYTES`]; `unicode` is `major.minor.patch`.
+    ///
+    /// # Errors
+    /// A description of the first rule broken.
+    pub fn check_rules(&self) -> Result<(), String> {
+        if self
+            .pii
+            .iter()
+            .any(|p| p.count == 0 || p.category.is_empty())
+        {
+            return Err("pii lists only non-empty categories with counts of at least 1".into());
+        }
+        if self.pii.windows(2).any(|w| w[0].category >= w[1].category) {
+            return Err("pii is sorted by category, each category once".into());
+        }
+        if self
+            .checks
+            .iter()
+            .any(|c| c.detail.as_ref().is_some_and(|d| d.len() > MAX_TEXT_BYTES))
+        {
+            return Err(format!(
+                "a check detail is longer than {MAX_TEXT_BYTES} bytes"
+            ));
+        }
+        let parts: Vec<&str> = self.unicode.split('.').collect();
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err("unicode must be major.minor.patch".into());
+        }
+        Ok(())
+    }
 }
 
 /// The body of a `decision` entry.

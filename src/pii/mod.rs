@@ -1,4 +1,4 @@
-//! NFKC normalisation, then deterministic PII and secret stripping (SPEC §5).
+//! NFKC normalisation, then deterministic PII and secret stripping (SPEC §4.2; the algorithm below is normative for producers).
 //!
 //! Text that goes into a receipt commitment is first brought to Unicode NFKC,
 //! *then* stripped, so that compatibility forms (full-width
@@ -129,7 +129,7 @@ use detect::{Candidate, Pattern};
 pub use report::{CustomName, PiiCategory, PiiCount, PiiReport};
 
 /// Label prefixed to a matched value when computing its keyed-hash token:
-/// `HMAC-SHA256(tenant key, PII_HASH_LABEL || value)` (SPEC §5).
+/// `HMAC-SHA256(tenant key, PII_HASH_LABEL || value)` (SPEC §2.6).
 pub const PII_HASH_LABEL: &[u8] = b"ai-audit/v1/pii-hash\0";
 
 /// Most detection rounds (algorithm step 6).
