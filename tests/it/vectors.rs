@@ -184,6 +184,65 @@ fn entry_vectors_v1() {
     let mut head = lines.clone();
     head.remove(0);
     check_or_bless("tests/vectors/fail_truncated_head_v1.jsonl", &jsonl(&head));
+    // A second, validly signed entry claiming seq 2.
+    let mut forked = lines.clone();
+    forked.insert(
+        3,
+        Entry::seal(
+            all[2].header().clone(),
+            &decision(77),
+            signer().as_ref(),
+            SigningMode::PerEntry,
+        )
+        .unwrap()
+        .to_line()
+        .unwrap(),
+    );
+    check_or_bless("tests/vectors/fail_forked_seq2_v1.jsonl", &jsonl(&forked));
+    // `"sig":null` instead of an omitted signature: malformed.
+    let mut malformed = lines.clone();
+    let s = String::from_utf8(malformed[1].clone()).unwrap();
+    let i = s.find(",\"sig\":\"").unwrap();
+    let j = s[i + 8..].find('"').unwrap() + i + 9;
+    malformed[1] = format!("{},\"sig\":null{}", &s[..i], &s[j..]).into_bytes();
+    check_or_bless(
+        "tests/vectors/fail_malformed_seq1_v1.jsonl",
+        &jsonl(&malformed),
+    );
+    // An unknown format version.
+    let mut version = lines.clone();
+    version[0] = String::from_utf8(version[0].clone())
+        .unwrap()
+        .replace("\"v\":1}", "\"v\":2}")
+        .into_bytes();
+    check_or_bless(
+        "tests/vectors/fail_unsupported_version_seq0_v1.jsonl",
+        &jsonl(&version),
+    );
+    // The whole chain re-signed by a key nobody pinned.
+    let evil = std::sync::Arc::new(LocalSigner::from_seed("test.example/log", &[9u8; 32]).unwrap());
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let elog = AuditLog::builder(
+        LogName::new("test.example/log").unwrap(),
+        evil,
+        store.clone(),
+    )
+    .clock(std::sync::Arc::new(ManualClock::new(
+        Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+        1_000,
+    )))
+    .random(std::sync::Arc::new(SeededRandom::new(42)))
+    .build();
+    for i in 0..3 {
+        elog.append(&t, &body_of_kind(i)).unwrap();
+    }
+    let elines: Vec<Vec<u8>> = store
+        .read(&t, Seq(0), Seq(3))
+        .unwrap()
+        .iter()
+        .map(|e| e.to_line().unwrap())
+        .collect();
+    check_or_bless("tests/vectors/fail_unknown_key_v1.jsonl", &jsonl(&elines));
 }
 
 /// Segment vectors (SPEC §7): a batch-sealed chain over two epochs, its
@@ -270,6 +329,14 @@ fn vector_files_give_the_verdict_in_their_name() {
         let r = verify_lines(lines, &keyring(), &ChainOptions::default());
         let want = if name.starts_with("ok_") {
             Verdict::Verified
+        } else if name.contains("unknown_key") {
+            Verdict::UnknownKey
+        } else if name.contains("forked") {
+            Verdict::Forked
+        } else if name.contains("malformed") {
+            Verdict::Malformed
+        } else if name.contains("unsupported_version") {
+            Verdict::UnsupportedVersion
         } else if name.contains("missing") {
             Verdict::Missing
         } else if name.contains("reordered") {
@@ -284,7 +351,7 @@ fn vector_files_give_the_verdict_in_their_name() {
         assert_eq!(r.verdict(), want, "{name}: {:#?}", r.failures);
         seen += 1;
     }
-    assert!(seen >= 5, "vector files missing");
+    assert!(seen >= 9, "vector files missing");
 }
 
 /// The vectors' signatures verify with plain ed25519-dalek, without the library.
@@ -314,6 +381,41 @@ fn vector_signatures_verify_independently() {
         n += 1;
     }
     assert!(n >= 8);
+}
+
+/// Keyed commitments and public digests (SPEC §4.2, §4.3).
+#[cfg(feature = "collector")]
+#[test]
+fn commitment_vectors_v1() {
+    let key = CommitmentKey::from_bytes([0x42; 32]);
+    let cases = [
+        ("input", "Mail [EMAIL] now"),
+        ("output", "Yes."),
+        ("state", ""),
+        ("tool_args", "{\"q\":1}"),
+        ("tool_result", "ünïcödé"),
+    ];
+    let items: Vec<Value> = cases
+        .iter()
+        .map(|(field, data)| json!({"field": field, "data_utf8": data, "commitment": commit(&key, field, data.as_bytes()).to_hex()}))
+        .collect();
+    let doc = json!({
+        "about": "HMAC-SHA256(key, COMMITMENT_LABEL || field || 0x00 || data) and SHA-256(DIGEST_LABEL || data); SPEC §4.2-§4.3. Test-only key.",
+        "key_hex": hex::encode([0x42u8; 32]),
+        "commitments": items,
+        "digests": [{"data_utf8": "{\"temperature\":0}", "digest": digest(b"{\"temperature\":0}").to_hex()}],
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap();
+    text.push('\n');
+    check_or_bless("tests/vectors/commitments_v1.json", text.as_bytes());
+    // Independently: plain HMAC over the SPEC's message layout.
+    use hmac::Mac as _;
+    let mut m = <hmac::Hmac<sha2::Sha256>>::new_from_slice(&[0x42; 32]).unwrap();
+    m.update(b"ai-audit/v1/commitment\0input\0Mail [EMAIL] now");
+    assert_eq!(
+        hex::encode(m.finalize().into_bytes()),
+        doc["commitments"][0]["commitment"]
+    );
 }
 
 #[test]
