@@ -39,7 +39,7 @@ pub enum EntryKind {
     /// The log key was replaced ([`KeyRotation`]).
     KeyRotation,
     /// First entry of a new epoch, binding the previous epoch's final
-    /// checkpoint ([`EpochLink`]).
+    /// checkpoint ([`crate::EpochLink`]).
     EpochLink,
 }
 

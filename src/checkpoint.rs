@@ -104,7 +104,7 @@ pub enum CheckpointError {
     /// A proof file is malformed; the message names the line.
     #[error("malformed tlog-proof: {0}")]
     MalformedProof(&'static str),
-    /// A proof file is larger than [`MAX_PROOF_BYTES`].
+    /// A proof file is larger than `MAX_PROOF_BYTES`.
     #[error("tlog-proof is {size} bytes, more than the limit of {max}")]
     TooLarge {
         /// Size of the input.
@@ -377,7 +377,7 @@ impl InclusionProofFile {
     ///
     /// # Errors
     /// [`CheckpointError::MalformedProof`] if `path` has more than
-    /// [`MAX_PROOF_PATH`] hashes.
+    /// `MAX_PROOF_PATH` hashes.
     pub fn new(
         index: LeafIndex,
         path: Vec<Hash32>,

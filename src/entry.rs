@@ -103,7 +103,7 @@ pub enum SigningMode {
 /// A chained entry: envelope, body, hash and (optionally) signature.
 ///
 /// An `Entry` read from bytes is *well-formed* but not verified: its hash and
-/// signature are claims until [`crate::chain`] checks them.
+/// signature are claims until chain verification ([`crate::verify_chain`]) checks them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     header: Header,

@@ -36,8 +36,8 @@ mod store;
 //
 // Entries and their bodies:
 pub use body::{
-    Body, EntryKind, FlagOutcome, HumanOversight, KeyRotation, OversightOutcome, PolicyFlag,
-    ToolCall, ToolStatus,
+    Body, EntryKind, EpochLink, FlagOutcome, HumanOversight, KeyRotation, OversightOutcome,
+    PolicyFlag, ToolCall, ToolStatus,
 };
 pub use entry::{
     envelope_schema, genesis, signature_message, Entry, EntryError, Header, SigningMode,
@@ -69,6 +69,7 @@ pub use checkpoint::{
 pub use merkle::{ConsistencyProof, InclusionProof, LeafIndex, MerkleError, MerkleTree, TreeSize};
 pub use note::{
     open_note, sign_note, Note, NoteError, NoteSignature, SignatureBytes, VerifiedNote,
+    MAX_NOTE_BYTES, MAX_SIGNATURES,
 };
 // Verification:
 pub use chain::{

@@ -59,7 +59,7 @@ pub const SIGNATURE_LINE_PREFIX: &str = "\u{2014} ";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NoteError {
-    /// The note is larger than [`MAX_NOTE_BYTES`].
+    /// The note is larger than [`crate::MAX_NOTE_BYTES`].
     #[error("note is {size} bytes, more than the limit of {max}")]
     TooLarge {
         /// Size of the input (or of the note that would be produced).
@@ -80,7 +80,7 @@ pub enum NoteError {
     /// A signature line's key name is empty or contains white space or `+`.
     #[error("malformed note: a signature's key name is empty or contains white space or '+'")]
     BadKeyName,
-    /// More than [`MAX_SIGNATURES`] signature lines.
+    /// More than [`crate::MAX_SIGNATURES`] signature lines.
     #[error("note has more than {max} signatures")]
     TooManySignatures {
         /// The limit.

@@ -436,6 +436,7 @@ fn published_schemas_are_up_to_date() {
             "key_rotation.schema.json",
             schemars::schema_for!(KeyRotation),
         ),
+        ("epoch_link.schema.json", schemars::schema_for!(EpochLink)),
         ("report.schema.json", schemars::schema_for!(Report)),
     ];
     for (name, schema) in schemas {
