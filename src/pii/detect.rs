@@ -237,6 +237,14 @@ pub(super) fn builtins() -> Result<&'static [Pattern], PiiError> {
 }
 
 impl Pattern {
+    /// The regex source, for the prefilter (`None` for the PEM scanner).
+    pub(super) fn regex_source(&self) -> Option<&str> {
+        match &self.finder {
+            Finder::Regex { re, .. } => Some(re.as_str()),
+            Finder::Pem => None,
+        }
+    }
+
     /// Step 3: appends this pattern's validated candidates found in the open
     /// segment `[seg_start, seg_end)` of `work`.
     pub(super) fn scan(

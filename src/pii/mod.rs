@@ -121,7 +121,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
+use regex::RegexSet;
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, OnceLock};
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::commitment::CommitmentKey;
@@ -179,7 +181,12 @@ pub const UNICODE_VERSION: &str =
 
 /// Unicode NFKC of `text` (step 1 of the algorithm).
 pub fn normalize(text: &str) -> String {
-    text.nfkc().collect()
+    // Fast path: the NFKC quick check answers "yes" for most text (all
+    // ASCII, for one) without decomposing anything.
+    match is_nfkc_quick(text.chars()) {
+        IsNormalized::Yes => text.to_owned(),
+        _ => text.nfkc().collect(),
+    }
 }
 
 /// How a stripped value is written into the output text.
@@ -251,6 +258,18 @@ pub struct PiiPolicy {
     mode: PiiMode,
     /// Kept in rank order; the index is the step-5 tie-break.
     patterns: Vec<Pattern>,
+    /// A one-pass filter over every regex of `patterns`, built on first use
+    /// (shared by clones; reset whenever `patterns` changes).
+    prefilter: Arc<OnceLock<Option<Prefilter>>>,
+}
+
+/// Which patterns can match the text at all, in one pass: the first round
+/// skips the patterns that cannot. Purely an optimisation — the result is
+/// identical (pinned by the determinism tests).
+struct Prefilter {
+    set: RegexSet,
+    /// For each pattern, its index in `set` (`None`: not a regex, always scanned).
+    index: Vec<Option<usize>>,
 }
 
 impl fmt::Debug for PiiPolicy {
@@ -293,6 +312,7 @@ impl PiiPolicy {
         Ok(PiiPolicy {
             mode: PiiMode::Redact,
             patterns: detect::builtins()?.to_vec(),
+            prefilter: Arc::default(),
         })
     }
 
@@ -301,6 +321,7 @@ impl PiiPolicy {
         PiiPolicy {
             mode: PiiMode::Redact,
             patterns: Vec::new(),
+            prefilter: Arc::default(),
         }
     }
 
@@ -333,6 +354,7 @@ impl PiiPolicy {
             .iter()
             .position(|p| p.category.rank() > category.rank())
             .unwrap_or(self.patterns.len());
+        self.prefilter = Arc::default();
         self.patterns.insert(
             at,
             Pattern {
@@ -347,6 +369,7 @@ impl PiiPolicy {
     /// The same policy without any detector of `category`.
     pub fn without(mut self, category: PiiCategory) -> PiiPolicy {
         self.patterns.retain(|p| p.category != category);
+        self.prefilter = Arc::default();
         self
     }
 
@@ -375,7 +398,8 @@ impl PiiPolicy {
         raw: &str,
         key: Option<&CommitmentKey>,
     ) -> Result<Stripped, PiiError> {
-        self.strip_nfkc(&normalize(raw), key)
+        // `strip` normalises unless the NFKC quick check proves `raw` already is.
+        self.strip(raw, key)
     }
 
     /// Strips NFKC text (steps 2–8). If `normalized` is not NFKC after all
@@ -421,6 +445,27 @@ impl PiiPolicy {
         Ok(Stripped { text: out, report })
     }
 
+    fn prefilter(&self) -> Option<&Prefilter> {
+        self.prefilter
+            .get_or_init(|| {
+                let mut sources = Vec::new();
+                let index = self
+                    .patterns
+                    .iter()
+                    .map(|p| {
+                        p.regex_source().map(|src| {
+                            sources.push(src.to_owned());
+                            sources.len() - 1
+                        })
+                    })
+                    .collect();
+                RegexSet::new(&sources)
+                    .ok()
+                    .map(|set| Prefilter { set, index })
+            })
+            .as_ref()
+    }
+
     /// Steps 2–6: the final segments of `text`.
     fn segments(&self, text: &str) -> Vec<Seg> {
         let mut segs = vec![Seg {
@@ -444,7 +489,20 @@ impl PiiPolicy {
             }
             // Step 3–4.
             cands.clear();
+            // A regex that matches nowhere in the working text cannot match
+            // in one of its open segments either: a segment's haystack is a
+            // prefix of the working text, and what follows a segment is a
+            // token starting with `[` (a non-word character), so `\b` at the
+            // segment's end means the same in both.
+            let possible = self.prefilter().map(|pf| (pf, pf.set.matches(&work)));
             for (i, p) in self.patterns.iter().enumerate() {
+                if let Some((pf, m)) = &possible {
+                    if let Some(Some(k)) = pf.index.get(i) {
+                        if !m.matched(*k) {
+                            continue;
+                        }
+                    }
+                }
                 let rank = p.category.rank();
                 for &(ws, we) in open.iter().filter(|(ws, we)| ws < we) {
                     p.scan(&work, ws, we, rank, i, &mut cands);
