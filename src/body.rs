@@ -74,27 +74,27 @@ pub enum ToolStatus {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolCall {
-    /// Trace id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<ExternalId>,
+    /// Keyed commitment to the canonical arguments.
+    pub args: Hash32,
     /// The agent framework's call id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_id: Option<ExternalId>,
-    /// Tool name.
-    pub tool: Code,
-    /// Keyed commitment to the canonical arguments.
-    pub args: Hash32,
+    /// Latency, tokens, cost.
+    #[serde(default, skip_serializing_if = "Metrics::is_empty")]
+    pub metrics: Metrics,
+    /// Entries this call depends on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<EntryId>,
     /// Keyed commitment to the result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Hash32>,
     /// Outcome.
     pub status: ToolStatus,
-    /// Entries this call depends on.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parents: Vec<EntryId>,
-    /// Latency, tokens, cost.
-    #[serde(default, skip_serializing_if = "Metrics::is_empty")]
-    pub metrics: Metrics,
+    /// Tool name.
+    pub tool: Code,
+    /// Trace id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<ExternalId>,
 }
 
 /// What a human reviewer decided.
@@ -116,15 +116,15 @@ pub enum OversightOutcome {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HumanOversight {
+    /// Free-text note, PII-stripped, at most 1 KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The decision.
+    pub outcome: OversightOutcome,
     /// Pseudonymous reviewer id.
     pub reviewer: ExternalId,
     /// The entry reviewed.
     pub target: EntryId,
-    /// The decision.
-    pub outcome: OversightOutcome,
-    /// Free-text note, PII-stripped, at most 1 KiB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
     /// Trace id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<ExternalId>,
@@ -147,19 +147,19 @@ pub enum FlagOutcome {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyFlag {
-    /// Policy name.
-    pub policy: Code,
-    /// Outcome.
-    pub outcome: FlagOutcome,
-    /// The entry concerned, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<EntryId>,
     /// Keyed commitment to the refused input, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Hash32>,
+    /// Outcome.
+    pub outcome: FlagOutcome,
+    /// Policy name.
+    pub policy: Code,
     /// Reason codes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Code>,
+    /// The entry concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<EntryId>,
     /// Trace id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<ExternalId>,
@@ -181,16 +181,16 @@ pub struct KeyRotation {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EpochLink {
-    /// The epoch that ended.
-    pub prev_epoch: Epoch,
-    /// Origin line of its final checkpoint.
-    pub origin: String,
-    /// Tree size of its final checkpoint (= number of entries of the epoch).
-    pub size: TreeSize,
-    /// Root hash of its final checkpoint.
-    pub root: Hash32,
     /// SHA-256 of the complete signed checkpoint note.
     pub note_hash: Hash32,
+    /// Origin line of its final checkpoint.
+    pub origin: String,
+    /// The epoch that ended.
+    pub prev_epoch: Epoch,
+    /// Root hash of its final checkpoint.
+    pub root: Hash32,
+    /// Tree size of its final checkpoint (= number of entries of the epoch).
+    pub size: TreeSize,
 }
 
 /// A typed entry body.
@@ -224,7 +224,23 @@ impl Body {
         }
     }
 
-    /// The body as a JSON value (what is embedded in the envelope).
+    /// The body's canonical bytes (what is embedded in the envelope), via
+    /// the fast path [`encoding::to_canonical_record`].
+    ///
+    /// # Errors
+    /// [`EncodingError`] for out-of-range integers.
+    pub fn to_canonical(&self) -> Result<Vec<u8>, EncodingError> {
+        match self {
+            Body::Decision(b) => encoding::to_canonical_record(b),
+            Body::ToolCall(b) => encoding::to_canonical_record(b),
+            Body::HumanOversight(b) => encoding::to_canonical_record(b),
+            Body::PolicyFlag(b) => encoding::to_canonical_record(b),
+            Body::KeyRotation(b) => encoding::to_canonical_record(b),
+            Body::EpochLink(b) => encoding::to_canonical_record(b),
+        }
+    }
+
+    /// The body as a JSON value.
     ///
     /// # Errors
     /// [`EncodingError`] for non-finite numbers and the like.
@@ -274,7 +290,10 @@ impl Body {
             _ => Ok(()),
         };
         rules.map_err(|e| EncodingError::Shape(format!("{} body: {e}", kind.as_str())))?;
-        if encoding::canonical_value(&body.to_value()?)? != encoding::canonical_value(v)? {
+        // The typed body's fast canonical form must equal the generic
+        // canonical form of what was read: one record, one encoding (and a
+        // standing cross-check of the fast encoder).
+        if body.to_canonical()? != encoding::canonical_value(v)? {
             return Err(EncodingError::Shape(format!(
                 "{} body is not in its one canonical shape (null or empty values present?)",
                 kind.as_str()

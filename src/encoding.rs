@@ -80,6 +80,64 @@ pub fn to_canonical<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Encodin
     canonical_value(&v)
 }
 
+/// Serialises a record type straight to canonical bytes, without building a
+/// JSON value: the fast path for the format's own record types.
+///
+/// Valid only for types whose fields are declared in RFC 8785 key order
+/// (ASCII, sorted), that hold no maps, and whose floats are
+/// [`crate::Finite`]; integers beyond ±2^53 are refused. The crate's tests
+/// check every record type against [`to_canonical`].
+///
+/// # Errors
+/// [`EncodingError::IntegerTooLarge`], [`EncodingError::Serialize`].
+pub fn to_canonical_record<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodingError> {
+    let mut out = Vec::with_capacity(512);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, JcsFormatter);
+    value.serialize(&mut ser).map_err(|e| {
+        if e.to_string().contains(TOO_LARGE) {
+            EncodingError::IntegerTooLarge("record".into())
+        } else {
+            map_serde_error(&e)
+        }
+    })?;
+    Ok(out)
+}
+
+const TOO_LARGE: &str = "integer beyond 2^53";
+
+/// serde_json's compact output with RFC 8785 numbers. serde_json's string
+/// escaping already equals RFC 8785 §3.2.2.2 (short escapes for `\b \t \n
+/// \f \r`, `\u00xx` lowercase for other C0 controls, nothing else).
+struct JcsFormatter;
+
+impl serde_json::ser::Formatter for JcsFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
+        if !v.is_finite() {
+            return Err(std::io::Error::other("non-finite number"));
+        }
+        if v == 0.0 {
+            return w.write_all(b"0");
+        }
+        let mut buf = ryu_js::Buffer::new();
+        w.write_all(buf.format_finite(v).as_bytes())
+    }
+    fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f32) -> std::io::Result<()> {
+        self.write_f64(w, f64::from(v))
+    }
+    fn write_u64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: u64) -> std::io::Result<()> {
+        if v > MAX_SAFE_INTEGER {
+            return Err(std::io::Error::other(TOO_LARGE));
+        }
+        w.write_all(v.to_string().as_bytes())
+    }
+    fn write_i64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: i64) -> std::io::Result<()> {
+        if v.unsigned_abs() > MAX_SAFE_INTEGER {
+            return Err(std::io::Error::other(TOO_LARGE));
+        }
+        w.write_all(v.to_string().as_bytes())
+    }
+}
+
 /// Canonical bytes of an already built JSON value.
 ///
 /// # Errors

@@ -109,8 +109,7 @@ pub struct Entry {
     header: Header,
     kind: EntryKind,
     key_id: KeyId,
-    body: Value,
-    /// `body` in canonical form, computed once.
+    /// The body in canonical form (the bytes the entry hash covers).
     body_jcs: Box<[u8]>,
     hash: Hash32,
     sig: Option<Signature>,
@@ -157,14 +156,15 @@ impl Entry {
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Entry, EntryError> {
-        let body_value = body.to_value()?;
-        Self::seal_value(header, body.kind(), body_value, signer, mode)
+        let body_jcs = body.to_canonical()?.into_boxed_slice();
+        Self::seal_jcs(header, body.kind(), body_jcs, signer, mode)
     }
 
-    pub(crate) fn seal_value(
+    /// Seals a body given as canonical bytes (produced by [`Body::to_canonical`]).
+    pub(crate) fn seal_jcs(
         header: Header,
         kind: EntryKind,
-        body: Value,
+        body_jcs: Box<[u8]>,
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Entry, EntryError> {
@@ -172,7 +172,6 @@ impl Entry {
             return Err(EntryError::SeqOverflow);
         }
         let key_id = signer.verifier_key().id();
-        let body_jcs = encoding::canonical_value(&body)?.into_boxed_slice();
         let hash = hash_of(&header, kind, key_id, &body_jcs);
         let sig = match mode {
             SigningMode::PerEntry => Some(signer.sign(&signature_message(&hash))?),
@@ -182,7 +181,6 @@ impl Entry {
             header,
             kind,
             key_id,
-            body,
             body_jcs,
             hash,
             sig,
@@ -221,7 +219,6 @@ impl Entry {
             },
             kind: w.kind,
             key_id: w.key_id,
-            body: w.body,
             body_jcs,
             hash: w.hash,
             sig: w.sig,
@@ -275,12 +272,21 @@ impl Entry {
     /// # Errors
     /// [`EncodingError::Shape`] when the body does not match its kind's schema.
     pub fn body(&self) -> Result<Body, EncodingError> {
-        Body::from_value(self.kind, &self.body)
+        Body::from_value(self.kind, &self.body_value()?)
     }
 
-    /// The raw body value.
-    pub fn body_value(&self) -> &Value {
-        &self.body
+    /// The body as a generic JSON value.
+    ///
+    /// # Errors
+    /// Never for an entry built by this library or read by
+    /// [`Entry::from_line`] (their body bytes are canonical JSON).
+    pub fn body_value(&self) -> Result<Value, EncodingError> {
+        serde_json::from_slice(&self.body_jcs).map_err(|e| EncodingError::Syntax(e.to_string()))
+    }
+
+    /// The body's canonical bytes.
+    pub fn body_bytes(&self) -> &[u8] {
+        &self.body_jcs
     }
     /// Position and identity.
     pub fn header(&self) -> &Header {
@@ -393,8 +399,8 @@ mod tests {
                 ts: Timestamp::parse("2026-01-02T03:04:05.678901Z").unwrap(),
             };
             let body = serde_json::json!({"z": [1, 2.5, "é\u{1}"], "a": {"b": null}});
-            let e = Entry::seal_value(header, EntryKind::PolicyFlag, body.clone(), &signer, mode)
-                .unwrap();
+            let jcs = encoding::canonical_value(&body).unwrap().into_boxed_slice();
+            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, jcs, &signer, mode).unwrap();
             let wire = Wire {
                 v: 1,
                 log: log.clone(),

@@ -276,7 +276,15 @@ impl AuditLog {
     ) -> Result<Vec<Entry>, LogError> {
         let values = items
             .iter()
-            .map(|(id, b)| Ok((*id, b.kind(), b.to_value().map_err(EntryError::from)?)))
+            .map(|(id, b)| {
+                Ok((
+                    *id,
+                    b.kind(),
+                    b.to_canonical()
+                        .map_err(EntryError::from)?
+                        .into_boxed_slice(),
+                ))
+            })
             .collect::<Result<Vec<_>, LogError>>()?;
         // Lock order everywhere: signer, then tenant state (see rotate_key).
         let signer_guard = self.inner.signer.read();
@@ -304,7 +312,7 @@ impl AuditLog {
         &self,
         tenant: &TenantId,
         st: &mut TenantState,
-        values: &[(EntryId, EntryKind, serde_json::Value)],
+        values: &[(EntryId, EntryKind, Box<[u8]>)],
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Vec<Entry>, LogError> {
@@ -339,7 +347,7 @@ impl AuditLog {
         tenant: &TenantId,
         head: Option<&ChainHead>,
         epoch: Epoch,
-        values: &[(EntryId, EntryKind, serde_json::Value)],
+        values: &[(EntryId, EntryKind, Box<[u8]>)],
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Vec<Entry>, LogError> {
@@ -358,7 +366,7 @@ impl AuditLog {
                 id: *id,
                 ts: self.inner.clock.now(),
             };
-            let e = Entry::seal_value(header, *kind, value.clone(), signer, mode)?;
+            let e = Entry::seal_jcs(header, *kind, value.clone(), signer, mode)?;
             prev = *e.hash();
             seq = seq.checked_next().ok_or(EntryError::SeqOverflow)?;
             out.push(e);
@@ -444,7 +452,10 @@ impl AuditLog {
             root: *cp.root(),
             note_hash: final_cp.note_hash(),
         });
-        let value = body.to_value().map_err(EntryError::from)?;
+        let value = body
+            .to_canonical()
+            .map_err(EntryError::from)?
+            .into_boxed_slice();
         let next = Epoch(st.epoch.0 + 1);
         let (prev_epoch, prev_tree, prev_sealed) =
             (st.epoch, std::mem::take(&mut st.tree), st.sealed.take());
@@ -620,7 +631,10 @@ impl AuditLog {
             new_key: new.verifier_key().clone(),
             reason,
         });
-        let value = body.to_value().map_err(EntryError::from)?;
+        let value = body
+            .to_canonical()
+            .map_err(EntryError::from)?
+            .into_boxed_slice();
         // Hold the key write lock so no entry is signed by the old key after
         // its rotation entry.
         let mut signer = self.inner.signer.write();

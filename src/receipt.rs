@@ -150,32 +150,32 @@ impl Check {
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
+    /// Short free text, PII-stripped by the collector, at most [`MAX_TEXT_BYTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Whether the check fired (blocked, flagged …).
+    pub fired: bool,
     /// Check name, e.g. `toxicity`.
     pub name: Code,
-    /// Version of the check's implementation or model.
-    pub version: Code,
     /// Score, when the check produces one. Finite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<Finite>,
     /// Threshold the score was compared with. Finite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<Finite>,
-    /// Whether the check fired (blocked, flagged …).
-    pub fired: bool,
-    /// Short free text, PII-stripped by the collector, at most [`MAX_TEXT_BYTES`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    /// Version of the check's implementation or model.
+    pub version: Code,
 }
 
 /// The model that produced the output.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRef {
-    /// Model identifier, e.g. `gpt-4o-2024-08-06`.
-    pub id: ExternalId,
     /// Digest of the model configuration (SPEC §4.3), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Hash32>,
+    /// Model identifier, e.g. `gpt-4o-2024-08-06`.
+    pub id: ExternalId,
 }
 
 /// Numeric facts of a request, for monitors. Integers below 2^53.
@@ -184,18 +184,18 @@ pub struct ModelRef {
 )]
 #[serde(deny_unknown_fields)]
 pub struct Metrics {
-    /// Wall-clock latency in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<u64>,
-    /// Prompt tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_tokens: Option<u64>,
-    /// Completion tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_tokens: Option<u64>,
     /// Cost in millionths of the billing currency unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_micros: Option<u64>,
+    /// Prompt tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    /// Wall-clock latency in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// Completion tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
 }
 
 impl Metrics {
@@ -258,43 +258,43 @@ impl DecisionReceipt {
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionReceipt {
-    /// Distributed trace id of the request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<ExternalId>,
-    /// Conversation/session id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<ExternalId>,
-    /// Keyed commitment to the NFKC-normalised, PII-stripped input (SPEC §4.2).
-    pub input: Hash32,
-    /// Keyed commitment to the normalised, stripped output, once set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<Hash32>,
-    /// Keyed commitment to application state (retrieved context, memory …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<Hash32>,
+    /// The outcome.
+    pub action: Action,
     /// Checks in the order they ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
-    /// The outcome.
-    pub action: Action,
-    /// Reason codes, in the order added.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<Code>,
-    /// Framework tags (e.g. `eu_ai_act:art12`), in the order added.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<Code>,
-    /// The model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<ModelRef>,
-    /// PII stripped from input, output and texts, sorted by category.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pii: Vec<PiiCount>,
-    /// Unicode version of the NFKC tables used, e.g. `16.0.0`.
-    pub unicode: String,
-    /// Entries this decision depends on (trace DAG), in the order given.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parents: Vec<EntryId>,
+    /// Keyed commitment to the NFKC-normalised, PII-stripped input (SPEC §4.2).
+    pub input: Hash32,
     /// Latency, tokens, cost.
     #[serde(default, skip_serializing_if = "Metrics::is_empty")]
     pub metrics: Metrics,
+    /// The model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelRef>,
+    /// Keyed commitment to the normalised, stripped output, once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Hash32>,
+    /// Entries this decision depends on (trace DAG), in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<EntryId>,
+    /// PII stripped from input, output and texts, sorted by category.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pii: Vec<PiiCount>,
+    /// Reason codes, in the order added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Code>,
+    /// Conversation/session id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<ExternalId>,
+    /// Keyed commitment to application state (retrieved context, memory …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Hash32>,
+    /// Framework tags (e.g. `eu_ai_act:art12`), in the order added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Code>,
+    /// Distributed trace id of the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<ExternalId>,
+    /// Unicode version of the NFKC tables used, e.g. `16.0.0`.
+    pub unicode: String,
 }

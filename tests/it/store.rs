@@ -634,6 +634,7 @@ mod sqlite {
 
     fn body_str(e: &Entry, field: &str) -> Option<String> {
         e.body_value()
+            .unwrap()
             .get(field)
             .and_then(|v| v.as_str())
             .map(str::to_owned)

@@ -53,7 +53,9 @@ impl Row {
     /// # Errors
     /// [`StoreError::Corrupt`] if the entry cannot be encoded.
     pub fn of(entry: &Entry) -> Result<Row, StoreError> {
-        let body = entry.body_value();
+        let body = entry
+            .body_value()
+            .map_err(|e| StoreError::Corrupt(e.into()))?;
         Ok(Row {
             tenant: entry.tenant().as_str().to_owned(),
             seq: int(entry.seq().0, "seq")?,
@@ -63,9 +65,9 @@ impl Row {
             id: entry.id().0.to_vec(),
             hash: entry.hash().0.to_vec(),
             prev: entry.prev().0.to_vec(),
-            trace_id: body_str(body, "trace_id"),
-            session_id: body_str(body, "session_id"),
-            action: body_str(body, "action"),
+            trace_id: body_str(&body, "trace_id"),
+            session_id: body_str(&body, "session_id"),
+            action: body_str(&body, "action"),
             line: entry.to_line()?,
         })
     }
