@@ -25,6 +25,7 @@ pub mod merkle;
 mod note;
 #[cfg(feature = "collector")]
 pub mod pii;
+mod pipeline;
 mod random;
 mod receipt;
 mod report;
@@ -58,6 +59,7 @@ pub use keys::{
 pub use secret::{MemorySecrets, SecretError, TenantSecrets};
 // Appending and storing:
 pub use log::{AuditLog, AuditLogBuilder, LogError, SealPolicy, Sealer};
+pub use pipeline::{Pipeline, PipelineConfig, PipelineError, Ticket, WhenFull};
 pub use store::{check_append, ChainHead, MemoryStore, Store, StoreError, StoredCheckpoint};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore};

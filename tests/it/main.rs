@@ -10,6 +10,7 @@ mod collector;
 mod merkle;
 #[cfg(feature = "collector")]
 mod pii;
+mod pipeline;
 mod segment;
 mod store;
 mod vectors;
