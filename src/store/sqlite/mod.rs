@@ -70,7 +70,7 @@ impl Default for SqliteOptions {
 impl SqliteOptions {
     /// How long a write waits for another connection (this or another
     /// process) to release the write lock before failing with
-    /// [`SqliteError::Busy`]. Default 5 s.
+    /// `SqliteError::Busy`. Default 5 s.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
@@ -145,7 +145,7 @@ impl SqliteStore {
     /// Opening is safe while other processes use the same file.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] holding a [`SqliteError`]: `SchemaTooNew` for
+    /// [`StoreError::Backend`] holding a `SqliteError`: `SchemaTooNew` for
     /// a file written by a newer version, `NotAnAuditStore` for another
     /// application's database, `Integrity` for a damaged file or a tail too
     /// damaged to repair, `WalUnavailable`, `Busy`, or `Database` for I/O and
@@ -185,7 +185,7 @@ impl SqliteStore {
         &self.repairs
     }
 
-    /// A filter over `tenant`'s entries: shorthand for [`EntryFilter::for_tenant`].
+    /// A filter over `tenant`'s entries: shorthand for `EntryFilter::for_tenant`.
     pub fn filter(tenant: &TenantId) -> EntryFilter {
         EntryFilter::for_tenant(tenant)
     }
