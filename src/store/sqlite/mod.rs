@@ -51,17 +51,19 @@ pub struct SqliteOptions {
     synchronous: Synchronous,
     full_integrity_check: bool,
     read_connections: usize,
+    cache_mib: u32,
 }
 
 impl Default for SqliteOptions {
     /// Busy timeout 5 s, `synchronous=FULL`, `PRAGMA quick_check` on open,
-    /// up to 4 pooled read connections.
+    /// up to 4 pooled read connections, 64 MiB write cache.
     fn default() -> Self {
         SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             synchronous: Synchronous::Full,
             full_integrity_check: false,
             read_connections: 4,
+            cache_mib: 64,
         }
     }
 }
@@ -69,7 +71,7 @@ impl Default for SqliteOptions {
 impl SqliteOptions {
     /// How long a write waits for another connection (this or another
     /// process) to release the write lock before failing with
-    /// a busy error. Default 5 s.
+    /// `SqliteError::Busy`. Default 5 s.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
@@ -97,6 +99,19 @@ impl SqliteOptions {
     pub fn read_connections(mut self, n: usize) -> Self {
         self.read_connections = n.max(1);
         self
+    }
+
+    /// Page cache of the write connection, in MiB (default 64; read
+    /// connections keep SQLite's 2 MiB). It fills only as pages are used;
+    /// a cache holding the hot index pages keeps appends fast as the file
+    /// grows.
+    pub fn cache_mib(mut self, mib: u32) -> Self {
+        self.cache_mib = mib.max(1);
+        self
+    }
+
+    fn cache_kib(&self) -> i64 {
+        i64::from(self.cache_mib) * 1024
     }
 }
 
@@ -131,7 +146,7 @@ impl SqliteStore {
     /// Opening is safe while other processes use the same file.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] holding a store error: `SchemaTooNew` for
+    /// [`StoreError::Backend`] holding a `SqliteError`: `SchemaTooNew` for
     /// a file written by a newer version, `NotAnAuditStore` for another
     /// application's database, `Integrity` for a damaged file or a tail too
     /// damaged to repair, `WalUnavailable`, `Busy`, or `Database` for I/O and
@@ -145,7 +160,7 @@ impl SqliteStore {
         writer
             .busy_timeout(options.busy_timeout)
             .ctx("set busy timeout")?;
-        schema::configure_writer(&writer, options.synchronous)?;
+        schema::configure_writer(&writer, options.synchronous, options.cache_kib())?;
         schema::migrate(&mut writer)?;
         integrity_check(&writer, options.full_integrity_check)?;
         let repairs = repair::check_and_repair(&mut writer)?;
@@ -476,6 +491,8 @@ mod tests {
             assert_eq!(pragma(&w, "secure_delete"), 1);
             assert_eq!(pragma(&w, "foreign_keys"), 1);
             assert_eq!(pragma(&w, "busy_timeout"), 5_000);
+            assert_eq!(pragma(&w, "cache_size"), -64 * 1024);
+            assert_eq!(pragma(&w, "wal_autocheckpoint"), 16_384);
             let mode: String = w
                 .pragma_query_value(None, "journal_mode", |r| r.get(0))
                 .unwrap();

@@ -1,5 +1,5 @@
 //! Lookups beyond the [`crate::Store`] trait: one tenant's entries by seq
-//! range, time range, trace id, session id, kind or entry id, each served by
+//! range, time range, trace id, session id or kind, each served by
 //! an index of the `entries` table.
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -7,10 +7,11 @@ use rusqlite::Connection;
 
 use super::error::{bad_column, Context};
 use super::row::int;
+use super::schema::BUCKET_BITS;
 use crate::body::EntryKind;
 use crate::clock::Timestamp;
 use crate::entry::Entry;
-use crate::id::{EntryId, ExternalId, Seq, TenantId};
+use crate::id::{ExternalId, Seq, TenantId};
 use crate::store::StoreError;
 
 /// Which of one tenant's entries to return, in seq order. Conditions are
@@ -18,8 +19,8 @@ use crate::store::StoreError;
 /// [`crate::SqliteStore::filter`]) and run it with
 /// [`crate::SqliteStore::query`].
 ///
-/// The most selective condition picks the index: entry id, then trace id,
-/// session id, time range, kind; a filter with none of them walks the
+/// The most selective condition picks the index: trace id, then session
+/// id, time range, kind; a filter with none of them walks the
 /// primary key `(tenant, seq)`. The others are checked row by row.
 ///
 /// Results come from the index columns, which the store derives from each
@@ -33,7 +34,6 @@ pub struct EntryFilter {
     trace_id: Option<ExternalId>,
     session_id: Option<ExternalId>,
     kind: Option<EntryKind>,
-    id: Option<EntryId>,
     limit: Option<u32>,
 }
 
@@ -47,7 +47,6 @@ impl EntryFilter {
             trace_id: None,
             session_id: None,
             kind: None,
-            id: None,
             limit: None,
         }
     }
@@ -76,29 +75,23 @@ impl EntryFilter {
         self.kind = Some(kind);
         self
     }
-    /// Only the entry with this id.
-    pub fn id(mut self, id: EntryId) -> Self {
-        self.id = Some(id);
-        self
-    }
     /// At most `n` entries (the lowest seqs that match).
     pub fn limit(mut self, n: u32) -> Self {
         self.limit = Some(n);
         self
     }
 
-    /// The index serving this filter (`None`: the primary key).
-    pub(super) fn index(&self) -> Option<&'static str> {
-        if self.id.is_some() {
-            Some("entries_by_id")
-        } else if self.trace_id.is_some() {
-            Some("entries_by_trace")
+    /// The index serving this filter (`None`: the primary key) and whether
+    /// it is bucketed (see `schema::V1`).
+    pub(super) fn index(&self) -> Option<(&'static str, bool)> {
+        if self.trace_id.is_some() {
+            Some(("entries_by_trace", true))
         } else if self.session_id.is_some() {
-            Some("entries_by_session")
+            Some(("entries_by_session", true))
         } else if self.time.is_some() {
-            Some("entries_by_ts")
+            Some(("entries_by_ts", false))
         } else if self.kind.is_some() {
-            Some("entries_by_kind")
+            Some(("entries_by_kind", false))
         } else {
             None
         }
@@ -106,53 +99,61 @@ impl EntryFilter {
 
     /// The statement and its parameters. The index is named with
     /// `INDEXED BY`, so the plan does not depend on table statistics and a
-    /// filter can never silently fall back to a full scan.
+    /// filter can never silently fall back to a full scan. A bucketed index
+    /// is walked bucket by bucket: a recursive CTE lists the bucket numbers
+    /// from the seq range (or 0) to the tenant's last entry, and each one is
+    /// one index seek.
     fn sql(&self) -> Result<(String, Vec<SqlValue>), StoreError> {
-        let mut sql = String::from("SELECT line FROM entries");
-        if let Some(ix) = self.index() {
-            sql.push_str(" INDEXED BY ");
-            sql.push_str(ix);
-        }
         let mut params = vec![SqlValue::Text(self.tenant.as_str().to_owned())];
-        sql.push_str(" WHERE tenant = ?1");
-        let mut cond = |sql: &mut String, column: &str, op: &str, v: SqlValue| {
+        let mut param = |v: SqlValue| {
             params.push(v);
-            sql.push_str(&format!(" AND {column} {op} ?{}", params.len()));
+            format!("?{}", params.len())
         };
-        if let Some(id) = self.id {
-            cond(&mut sql, "id", "=", SqlValue::Blob(id.0.to_vec()));
-        }
+        let (lo, hi) = self.seq.map_or((0, i64::MAX), |(from, to)| {
+            (clamp(from), clamp(to).saturating_sub(1))
+        });
+        let mut sql = match self.index() {
+            Some((ix, true)) => {
+                let (lo, hi) = (
+                    param(SqlValue::Integer(lo >> BUCKET_BITS)),
+                    param(SqlValue::Integer(hi)),
+                );
+                format!(
+                    "WITH RECURSIVE b(n) AS (SELECT {lo} UNION ALL SELECT n + 1 FROM b WHERE n < \
+                     (min((SELECT seq FROM entries WHERE tenant = ?1 ORDER BY seq DESC LIMIT 1), {hi}) >> {BUCKET_BITS})) \
+                     SELECT e.line FROM b CROSS JOIN entries AS e INDEXED BY {ix} WHERE e.tenant = ?1 AND e.bucket = b.n"
+                )
+            }
+            Some((ix, false)) => {
+                format!("SELECT e.line FROM entries AS e INDEXED BY {ix} WHERE e.tenant = ?1")
+            }
+            None => "SELECT e.line FROM entries AS e WHERE e.tenant = ?1".to_owned(),
+        };
+        let mut cond = |column: &str, op: &str, v: SqlValue| {
+            let p = param(v);
+            sql.push_str(&format!(" AND e.{column} {op} {p}"));
+        };
         if let Some(t) = &self.trace_id {
-            cond(
-                &mut sql,
-                "trace_id",
-                "=",
-                SqlValue::Text(t.as_str().to_owned()),
-            );
+            cond("trace_id", "=", SqlValue::Text(t.as_str().to_owned()));
         }
         if let Some(s) = &self.session_id {
-            cond(
-                &mut sql,
-                "session_id",
-                "=",
-                SqlValue::Text(s.as_str().to_owned()),
-            );
+            cond("session_id", "=", SqlValue::Text(s.as_str().to_owned()));
         }
         if let Some((from, to)) = self.time {
-            cond(&mut sql, "ts", ">=", SqlValue::Integer(from.unix_micros()));
-            cond(&mut sql, "ts", "<", SqlValue::Integer(to.unix_micros()));
+            cond("ts", ">=", SqlValue::Integer(from.unix_micros()));
+            cond("ts", "<", SqlValue::Integer(to.unix_micros()));
         }
         if let Some(k) = self.kind {
-            cond(&mut sql, "kind", "=", SqlValue::Text(k.as_str().to_owned()));
+            cond("kind", "=", SqlValue::Text(k.as_str().to_owned()));
         }
-        if let Some((from, to)) = self.seq {
-            cond(&mut sql, "seq", ">=", SqlValue::Integer(clamp(from)));
-            cond(&mut sql, "seq", "<", SqlValue::Integer(clamp(to)));
+        if self.seq.is_some() {
+            cond("seq", ">=", SqlValue::Integer(lo));
+            cond("seq", "<=", SqlValue::Integer(hi));
         }
-        sql.push_str(" ORDER BY seq");
+        sql.push_str(" ORDER BY e.seq");
         if let Some(n) = self.limit {
-            params.push(SqlValue::Integer(int(u64::from(n), "limit")?));
-            sql.push_str(&format!(" LIMIT ?{}", params.len()));
+            let p = param(SqlValue::Integer(int(u64::from(n), "limit")?));
+            sql.push_str(&format!(" LIMIT {p}"));
         }
         Ok((sql, params))
     }

@@ -10,7 +10,7 @@ use crate::hash::Hash32;
 use crate::id::{Epoch, Seq};
 use crate::store::{ChainHead, StoreError};
 
-/// Column list of an `entries` insert, in [`Row::params`] order.
+/// Column list of an `entries` insert, in [`Row::insert`] order.
 pub(super) const INSERT: &str = "INSERT INTO entries \
     (tenant, seq, epoch, ts, kind, id, hash, prev, trace_id, session_id, action, line) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";

@@ -16,14 +16,30 @@ use crate::store::StoreError;
 /// `PRAGMA application_id` of an ai-audit store: ASCII `aiau`.
 pub(super) const APPLICATION_ID: i64 = 0x6169_6175;
 
+/// WAL pages (4 KiB each) after which a commit checkpoints: 64 MiB.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+
+/// Size the WAL file is truncated back to after a checkpoint: 64 MiB.
+const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// Migrations in order; index `i` takes version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this code writes and reads.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Entries per bucket of the trace and session indexes, as a power of two
+/// (the `bucket` column is `seq >> BUCKET_BITS`). Part of the schema: a
+/// change needs a migration.
+pub(super) const BUCKET_BITS: u32 = 12;
+
 /// Version 1: entries (the canonical line plus index columns extracted from
 /// it), heads, and quarantined rows moved aside by open-time repair.
+///
+/// The trace and session indexes lead with `(tenant, bucket)`: trace and
+/// session ids are random, and an index ordered by them alone takes one
+/// page write per appended entry; bucketed, one commit's inserts land in
+/// the last bucket's few dozen pages. A lookup seeks once per bucket.
 const V1: &str = "
 CREATE TABLE entries (
     tenant     TEXT    NOT NULL,
@@ -38,13 +54,13 @@ CREATE TABLE entries (
     session_id TEXT,
     action     TEXT,
     line       BLOB    NOT NULL,
+    bucket     INTEGER GENERATED ALWAYS AS (seq >> 12) VIRTUAL,
     PRIMARY KEY (tenant, seq)
 ) STRICT;
 CREATE INDEX entries_by_ts      ON entries (tenant, ts);
-CREATE INDEX entries_by_trace   ON entries (tenant, trace_id, seq)   WHERE trace_id IS NOT NULL;
-CREATE INDEX entries_by_session ON entries (tenant, session_id, seq) WHERE session_id IS NOT NULL;
+CREATE INDEX entries_by_trace   ON entries (tenant, bucket, trace_id, seq)   WHERE trace_id IS NOT NULL;
+CREATE INDEX entries_by_session ON entries (tenant, bucket, session_id, seq) WHERE session_id IS NOT NULL;
 CREATE INDEX entries_by_kind    ON entries (tenant, kind, seq);
-CREATE INDEX entries_by_id      ON entries (id);
 CREATE TABLE heads (
     tenant TEXT    NOT NULL PRIMARY KEY,
     seq    INTEGER NOT NULL,
@@ -75,7 +91,11 @@ CREATE INDEX entries_by_epoch ON entries (tenant, epoch, seq);
 
 /// Connection settings applied on every open. `journal_mode` is a property
 /// of the file; the others are per connection.
-pub(super) fn configure_writer(conn: &Connection, sync: Synchronous) -> Result<(), StoreError> {
+pub(super) fn configure_writer(
+    conn: &Connection,
+    sync: Synchronous,
+    cache_kib: i64,
+) -> Result<(), StoreError> {
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .ctx("set journal_mode=WAL")?;
@@ -88,6 +108,16 @@ pub(super) fn configure_writer(conn: &Connection, sync: Synchronous) -> Result<(
     };
     conn.pragma_update(None, "synchronous", sync)
         .ctx("set synchronous")?;
+    // A large page cache and infrequent checkpoints: index pages dirtied by
+    // one commit are often dirtied again by the next, and are then written
+    // back to the database file once per checkpoint instead of once per
+    // commit (docs/STORAGE.md, "Throughput").
+    conn.pragma_update(None, "cache_size", -cache_kib)
+        .ctx("set cache_size")?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        .ctx("set wal_autocheckpoint")?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+        .ctx("set journal_size_limit")?;
     conn.pragma_update(None, "secure_delete", "ON")
         .ctx("set secure_delete")?;
     conn.pragma_update(None, "foreign_keys", "ON")
@@ -166,4 +196,16 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
         .ctx("set user_version")?;
     tx.commit().ctx("commit migration")?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_column_matches_bucket_bits() {
+        assert!(V1.contains(&format!(
+            "GENERATED ALWAYS AS (seq >> {BUCKET_BITS}) VIRTUAL"
+        )));
+    }
 }
