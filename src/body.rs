@@ -41,6 +41,8 @@ pub enum EntryKind {
     /// First entry of a new epoch, binding the previous epoch's final
     /// checkpoint ([`crate::EpochLink`]).
     EpochLink,
+    /// The store repaired a torn or inconsistent tail on open ([`StoreRepair`]).
+    StoreRepair,
 }
 
 impl EntryKind {
@@ -53,6 +55,7 @@ impl EntryKind {
             EntryKind::PolicyFlag => "policy_flag",
             EntryKind::KeyRotation => "key_rotation",
             EntryKind::EpochLink => "epoch_link",
+            EntryKind::StoreRepair => "store_repair",
         }
     }
 }
@@ -193,6 +196,27 @@ pub struct EpochLink {
     pub size: TreeSize,
 }
 
+/// Body of a `store_repair` entry: what a store repaired when it was opened
+/// (e.g. an incomplete last write after a crash). Recorded so that the
+/// repair itself is part of the evidence (SPEC §4.1).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreRepair {
+    /// The head seq after repair (the last consistent entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_after: Option<crate::id::Seq>,
+    /// The head seq the store claimed before repair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_before: Option<crate::id::Seq>,
+    /// Seqs of rows set aside (never deleted) because they were unreadable or
+    /// inconsistent, highest first. Those seqs are reused by later entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<crate::id::Seq>,
+    /// What was wrong: `torn_tail`, `missing_head`, `head_ahead`,
+    /// `head_behind`, `head_mismatch`.
+    pub reason: Code,
+}
+
 /// A typed entry body.
 #[derive(Clone, PartialEq, Debug)]
 #[non_exhaustive]
@@ -209,6 +233,8 @@ pub enum Body {
     KeyRotation(KeyRotation),
     /// `epoch_link`
     EpochLink(EpochLink),
+    /// `store_repair`
+    StoreRepair(StoreRepair),
 }
 
 impl Body {
@@ -221,6 +247,7 @@ impl Body {
             Body::PolicyFlag(_) => EntryKind::PolicyFlag,
             Body::KeyRotation(_) => EntryKind::KeyRotation,
             Body::EpochLink(_) => EntryKind::EpochLink,
+            Body::StoreRepair(_) => EntryKind::StoreRepair,
         }
     }
 
@@ -237,6 +264,7 @@ impl Body {
             Body::PolicyFlag(b) => encoding::to_canonical_record(b),
             Body::KeyRotation(b) => encoding::to_canonical_record(b),
             Body::EpochLink(b) => encoding::to_canonical_record(b),
+            Body::StoreRepair(b) => encoding::to_canonical_record(b),
         }
     }
 
@@ -252,6 +280,7 @@ impl Body {
             Body::PolicyFlag(b) => serde_json::to_value(b),
             Body::KeyRotation(b) => serde_json::to_value(b),
             Body::EpochLink(b) => serde_json::to_value(b),
+            Body::StoreRepair(b) => serde_json::to_value(b),
         };
         let v = r.map_err(|e| EncodingError::Serialize(e.to_string()))?;
         // Validate encodability now (non-finite floats, large integers).
@@ -277,6 +306,7 @@ impl Body {
             EntryKind::PolicyFlag => Body::PolicyFlag(de(v)?),
             EntryKind::KeyRotation => Body::KeyRotation(de(v)?),
             EntryKind::EpochLink => Body::EpochLink(de(v)?),
+            EntryKind::StoreRepair => Body::StoreRepair(de(v)?),
         };
         let rules = match &body {
             Body::Decision(d) => d.check_rules(),

@@ -38,7 +38,7 @@ mod store;
 // Entries and their bodies:
 pub use body::{
     Body, EntryKind, EpochLink, FlagOutcome, HumanOversight, KeyRotation, OversightOutcome,
-    PolicyFlag, ToolCall, ToolStatus,
+    PolicyFlag, StoreRepair, ToolCall, ToolStatus,
 };
 pub use entry::{
     envelope_schema, genesis, signature_message, Entry, EntryError, Header, SigningMode,

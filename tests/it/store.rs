@@ -937,6 +937,34 @@ mod sqlite {
     }
 
     #[test]
+    fn a_repair_is_recorded_in_the_chain_and_the_chain_verifies() {
+        let (_d, _path, acme, store) = damaged(
+            "UPDATE entries SET line = substr(line, 1, 100) WHERE tenant = 'acme' AND seq = 7",
+        );
+        let repairs = store.last_open_repairs().to_vec();
+        assert_eq!(repairs.len(), 1);
+        let log = log_over(store.clone(), 9, SigningMode::PerEntry);
+        let t = tenant("acme");
+        let rec = log.append(&t, &repairs[0].to_body()).unwrap();
+        assert_eq!(
+            rec.seq(),
+            Seq(7),
+            "the repair entry takes the first free seq"
+        );
+        let Body::StoreRepair(b) = rec.body().unwrap() else {
+            panic!("not a repair entry")
+        };
+        assert_eq!(
+            (b.reason.as_str(), b.head_after, b.quarantined.clone()),
+            ("torn_tail", Some(Seq(6)), vec![Seq(7)])
+        );
+        let entries = all(&*store, &t);
+        assert_eq!(entries.len(), 8);
+        assert_eq!(entries[..7], acme[..7]);
+        assert_verified(&entries);
+    }
+
+    #[test]
     fn repair_quarantines_a_torn_last_line() {
         let (_d, path, acme, store) = damaged(
             "UPDATE entries SET line = substr(line, 1, 100) WHERE tenant = 'acme' AND seq = 7",

@@ -437,6 +437,10 @@ fn published_schemas_are_up_to_date() {
             schemars::schema_for!(KeyRotation),
         ),
         ("epoch_link.schema.json", schemars::schema_for!(EpochLink)),
+        (
+            "store_repair.schema.json",
+            schemars::schema_for!(StoreRepair),
+        ),
         ("report.schema.json", schemars::schema_for!(Report)),
     ];
     for (name, schema) in schemas {

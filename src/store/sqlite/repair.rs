@@ -61,6 +61,29 @@ pub enum RepairReason {
     HeadMismatch,
 }
 
+impl Repair {
+    /// The `store_repair` entry body that records this repair in the
+    /// tenant's chain: append it with [`crate::AuditLog::append`] after opening.
+    pub fn to_body(&self) -> crate::body::Body {
+        crate::body::Body::StoreRepair(crate::body::StoreRepair {
+            head_after: self.head_after.map(|h| h.seq),
+            head_before: self.head_before.map(|h| h.seq),
+            quarantined: self.quarantined.clone(),
+            // The reason names are valid codes by construction.
+            reason: crate::id::Code::new(self.reason.as_str())
+                .unwrap_or_else(|_| unreachable_code()),
+        })
+    }
+}
+
+#[cold]
+fn unreachable_code() -> crate::id::Code {
+    #[allow(clippy::panic)]
+    {
+        panic!("repair reason names are valid codes")
+    }
+}
+
 impl RepairReason {
     /// A stable snake_case name, for logs and log entries.
     pub fn as_str(self) -> &'static str {
