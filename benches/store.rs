@@ -46,6 +46,18 @@ impl Store for HeadsOnly {
     fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
         Ok(self.0.lock().keys().cloned().collect())
     }
+    fn epoch_start(&self, _: &TenantId, _: Epoch) -> Result<Option<Seq>, StoreError> {
+        Ok(Some(Seq(0)))
+    }
+    fn put_checkpoint(&self, t: &TenantId, _: &StoredCheckpoint) -> Result<(), StoreError> {
+        Err(StoreError::InvalidAppend {
+            tenant: t.clone(),
+            reason: "bench store keeps no checkpoints".into(),
+        })
+    }
+    fn checkpoints(&self, _: &TenantId, _: Epoch) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 fn log(store: Arc<dyn Store>) -> AuditLog {
