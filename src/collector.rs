@@ -125,6 +125,11 @@ impl CollectorBuilder {
         self.log = self.log.random(random);
         self
     }
+    /// When to sign checkpoints and roll epochs (default: on demand, one epoch).
+    pub fn seal_policy(mut self, policy: crate::log::SealPolicy) -> Self {
+        self.log = self.log.seal_policy(policy);
+        self
+    }
     /// Per-entry signatures (default) or batch sealing.
     pub fn signing_mode(mut self, mode: SigningMode) -> Self {
         self.log = self.log.signing_mode(mode);

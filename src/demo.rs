@@ -10,18 +10,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::body::{FlagOutcome, OversightOutcome, ToolStatus};
-use crate::chain::{verify_lines, ChainOptions};
+use crate::chain::ChainOptions;
+use crate::checkpoint::{origin, ProofLeaf};
 use crate::clock::{ManualClock, Timestamp};
 use crate::collector::{Collector, ToolCallRecord};
 use crate::commitment::CommitmentKey;
 use crate::entry::SigningMode;
+use crate::id::Epoch;
 use crate::id::{Code, LogName, Seq, TenantId};
 use crate::keys::{KeyRing, LocalSigner, Signer};
+use crate::log::SealPolicy;
 use crate::random::{RandomSource, SeededRandom};
 use crate::receipt::{Action, Check, Metrics};
 use crate::report::Verdict;
 use crate::secret::MemorySecrets;
-use crate::store::{MemoryStore, Store};
+use crate::segment::{verify_segment, NoteInput};
+use crate::store::{SqliteOptions, SqliteStore, Store};
 
 /// Demo settings.
 #[derive(Clone, Debug)]
@@ -58,7 +62,11 @@ pub struct TenantSummary {
     pub actions: Vec<(Action, u64)>,
     /// PII values stripped before commitment.
     pub pii_stripped: u64,
-    /// Verdict of verifying the file with the pinned key.
+    /// Epochs of the tenant's log.
+    pub epochs: u64,
+    /// Signed checkpoints written.
+    pub checkpoints: u64,
+    /// Verdict of verifying the files with the pinned key.
     pub verdict: Verdict,
     /// Path of the chain file.
     pub file: PathBuf,
@@ -124,12 +132,20 @@ const PROMPTS: &[&str] = &[
 /// [`DemoError`] when the output cannot be written.
 pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
     std::fs::create_dir_all(&cfg.out).map_err(io(&cfg.out))?;
+    // A fresh store each run, so a seed always gives the same output.
+    let db = cfg.out.join("audit.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
     let random = Arc::new(SeededRandom::new(cfg.seed));
     let mut seed = [0u8; 32];
     random.fill(&mut seed);
     let signer =
         Arc::new(LocalSigner::from_seed("demo.ai-audit.example/log", &seed).map_err(step)?);
-    let store = Arc::new(MemoryStore::new());
+    let store = Arc::new(SqliteStore::open(&db, SqliteOptions::default()).map_err(step)?);
     let clock = Arc::new(ManualClock::new(
         Timestamp::parse("2026-11-22T09:00:00.000000Z").map_err(step)?,
         1_500_000,
@@ -163,7 +179,12 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
     .clock(clock)
     .random(random.clone())
     .secrets(secrets)
-    .signing_mode(SigningMode::PerEntry)
+    .signing_mode(SigningMode::BatchSealed)
+    .seal_policy(SealPolicy {
+        every_entries: Some(64),
+        epoch_max_entries: Some(100),
+        epoch_max_age: None,
+    })
     .build()
     .map_err(step)?;
 
@@ -283,7 +304,11 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
         }
     }
 
-    // Write what an auditor receives: one JSONL chain per tenant, and the key.
+    // Seal what is left, as a shutdown would.
+    collector.log().seal_all().map_err(step)?;
+
+    // Write what an auditor receives: per tenant the JSONL chain and the
+    // signed checkpoint notes, and the key (sent separately in real life).
     let first_key = signer.verifier_key().clone();
     let key_file = cfg.out.join("log.vkey");
     std::fs::write(&key_file, format!("{first_key}\n")).map_err(io(&key_file))?;
@@ -306,13 +331,65 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
         }
         let mut f = std::fs::File::create(&file).map_err(io(&file))?;
         f.write_all(&buf).map_err(io(&file))?;
-        // Verify from the file, as an auditor would: only the pinned key.
+        let head_epoch = store.head(t).map_err(step)?.map_or(0, |h| h.epoch.0);
+        let mut note_files = Vec::new();
+        for ep in 0..=head_epoch {
+            for c in store.checkpoints(t, Epoch(ep)).map_err(step)? {
+                let path = cfg.out.join(format!("{t}.e{ep}.s{}.checkpoint", c.size));
+                std::fs::write(&path, c.note.as_bytes()).map_err(io(&path))?;
+                note_files.push(path);
+            }
+        }
+        // Verify from the files, as an auditor would: only the pinned key.
         let text = std::fs::read(&file).map_err(io(&file))?;
         let lines: Vec<&[u8]> = text
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
             .collect();
-        let report = verify_lines(lines.iter().copied(), &ring, &ChainOptions::default());
+        let mut notes = Vec::new();
+        for p in &note_files {
+            notes.push(NoteInput {
+                location: crate::report::Location {
+                    file: Some(p.display().to_string()),
+                    ..Default::default()
+                },
+                note: std::fs::read(p).map_err(io(p))?,
+            });
+        }
+        let items = |ls: &[&[u8]]| -> Vec<crate::chain::Item> {
+            ls.iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    (
+                        crate::report::Location {
+                            line: Some(i as u64 + 1),
+                            ..Default::default()
+                        },
+                        crate::entry::Entry::from_line(l),
+                    )
+                })
+                .collect()
+        };
+        let report = verify_segment(items(&lines), &notes, &ring, &ChainOptions::default());
+        if ti == 0 {
+            // One receipt handed to one person: a C2SP tlog-proof file.
+            if let Some(e) = entries.get(3) {
+                let proof = collector.log().inclusion_proof(t, e.seq()).map_err(step)?;
+                let path = cfg.out.join(format!("{t}.seq{}.tlog-proof", e.seq()));
+                std::fs::write(&path, proof.to_text()).map_err(io(&path))?;
+                // Signed by whichever log key was current when its checkpoint
+                // was made (the chain's key_rotation entry introduces the second).
+                let current =
+                    KeyRing::from_keys([first_key.clone(), collector.log().verifier_key()]);
+                proof
+                    .verify(
+                        ProofLeaf::EntryHash(*e.hash()),
+                        &origin(collector.log().name(), t, e.epoch()),
+                        &current,
+                    )
+                    .map_err(step)?;
+            }
+        }
         if ti == 0 {
             // And show that one flipped verdict is caught.
             let mut bad: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
@@ -324,18 +401,17 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
             if bad.len() > 3 {
                 bad.remove(3);
             }
-            tampered_verdict = verify_lines(
-                bad.iter().map(Vec::as_slice),
-                &ring,
-                &ChainOptions::default(),
-            )
-            .verdict();
+            let bad_refs: Vec<&[u8]> = bad.iter().map(Vec::as_slice).collect();
+            tampered_verdict =
+                verify_segment(items(&bad_refs), &notes, &ring, &ChainOptions::default()).verdict();
         }
         summaries.push(TenantSummary {
             tenant: t.clone(),
             entries: entries.len() as u64,
             actions,
             pii_stripped: pii_per_tenant.get(ti).copied().unwrap_or(0),
+            epochs: head_epoch + 1,
+            checkpoints: note_files.len() as u64,
             verdict: report.verdict(),
             file,
         });

@@ -13,7 +13,7 @@ mod clock;
 #[cfg(feature = "collector")]
 mod collector;
 mod commitment;
-#[cfg(feature = "collector")]
+#[cfg(all(feature = "collector", feature = "sqlite"))]
 pub mod demo;
 pub mod encoding;
 mod entry;

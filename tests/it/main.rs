@@ -7,6 +7,8 @@ mod chain;
 mod checkpoint;
 #[cfg(feature = "collector")]
 mod collector;
+#[cfg(all(feature = "collector", feature = "sqlite"))]
+mod demo;
 mod merkle;
 #[cfg(feature = "collector")]
 mod pii;

@@ -63,8 +63,15 @@ fn main() -> ExitCode {
                     );
                     println!();
                     println!(
-                        "{:<16} {:>8} {:>7} {:>7} {:>9} {:>6}  verdict",
-                        "tenant", "entries", "allow", "reject", "escalate", "pii"
+                        "{:<16} {:>8} {:>7} {:>7} {:>9} {:>6} {:>7} {:>12}  verdict",
+                        "tenant",
+                        "entries",
+                        "allow",
+                        "reject",
+                        "escalate",
+                        "pii",
+                        "epochs",
+                        "checkpoints"
                     );
                     let mut all_ok = true;
                     for t in &s.tenants {
@@ -75,13 +82,15 @@ fn main() -> ExitCode {
                                 .map_or(0, |(_, c)| *c)
                         };
                         println!(
-                            "{:<16} {:>8} {:>7} {:>7} {:>9} {:>6}  {}",
+                            "{:<16} {:>8} {:>7} {:>7} {:>9} {:>6} {:>7} {:>12}  {}",
                             t.tenant.as_str(),
                             t.entries,
                             n(ai_audit::Action::Allow),
                             n(ai_audit::Action::Reject),
                             n(ai_audit::Action::Escalate),
                             t.pii_stripped,
+                            t.epochs,
+                            t.checkpoints,
                             t.verdict
                         );
                         all_ok &= t.verdict == Verdict::Verified;
