@@ -58,6 +58,12 @@ impl Store for HeadsOnly {
     fn checkpoints(&self, _: &TenantId, _: Epoch) -> Result<Vec<StoredCheckpoint>, StoreError> {
         Ok(Vec::new())
     }
+    fn delete_archived_epoch(&self, t: &TenantId, _: Epoch) -> Result<u64, StoreError> {
+        Err(StoreError::InvalidAppend {
+            tenant: t.clone(),
+            reason: "bench store keeps no epochs".into(),
+        })
+    }
 }
 
 fn log(store: Arc<dyn Store>) -> AuditLog {

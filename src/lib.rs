@@ -58,9 +58,11 @@ pub use keys::{
 };
 pub use secret::{MemorySecrets, SecretError, TenantSecrets};
 // Appending and storing:
-pub use log::{AuditLog, AuditLogBuilder, LogError, SealPolicy, Sealer};
+pub use log::{AuditLog, AuditLogBuilder, EpochArchive, LogError, SealPolicy, Sealer};
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, Ticket, WhenFull};
-pub use store::{check_append, ChainHead, MemoryStore, Store, StoreError, StoredCheckpoint};
+pub use store::{
+    check_append, check_deletable, ChainHead, MemoryStore, Store, StoreError, StoredCheckpoint,
+};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore};
 // Merkle log, signed notes, checkpoints, proof files:

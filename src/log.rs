@@ -618,6 +618,48 @@ impl AuditLog {
         )?)
     }
 
+    /// Copies a closed epoch of `tenant` out of the store — its entries as
+    /// canonical lines and its signed checkpoints — so it can be kept in
+    /// cold storage. Delete it from the hot store afterwards with
+    /// [`Store::delete_archived_epoch`]; the remaining chain stays verifiable
+    /// on its own (its first entry is the `epoch_link` binding this epoch's
+    /// final checkpoint) and fully, from genesis, with the archive.
+    ///
+    /// # Errors
+    /// [`LogError::Store`] when the epoch is not closed or cannot be read.
+    pub fn archive_epoch(&self, tenant: &TenantId, epoch: Epoch) -> Result<EpochArchive, LogError> {
+        let store = &self.inner.store;
+        let invalid = |reason: String| {
+            LogError::Store(StoreError::InvalidAppend {
+                tenant: tenant.clone(),
+                reason,
+            })
+        };
+        let head = store
+            .head(tenant)?
+            .ok_or_else(|| invalid("no entries".into()))?;
+        if head.epoch <= epoch {
+            return Err(invalid(format!("epoch {epoch} is not closed")));
+        }
+        let start = store
+            .epoch_start(tenant, epoch)?
+            .ok_or_else(|| invalid(format!("epoch {epoch} is not stored")))?;
+        let next = store
+            .epoch_start(tenant, Epoch(epoch.0 + 1))?
+            .ok_or_else(|| invalid("the next epoch is not stored".into()))?;
+        let entries = store.read(tenant, start, next)?;
+        let lines = entries
+            .iter()
+            .map(Entry::to_line)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(EpochArchive {
+            tenant: tenant.clone(),
+            epoch,
+            lines,
+            checkpoints: store.checkpoints(tenant, epoch)?,
+        })
+    }
+
     /// Replaces the log key. For every tenant in the store, appends a
     /// `key_rotation` entry signed by the **old** key that names the new one;
     /// every later entry and checkpoint is signed by `new`. Auditors who
@@ -672,6 +714,56 @@ impl std::fmt::Debug for AuditLog {
             self.inner.name,
             self.verifier_key()
         )
+    }
+}
+
+/// A closed epoch copied out of the store by [`AuditLog::archive_epoch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochArchive {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Epoch.
+    pub epoch: Epoch,
+    /// Its entries, as canonical lines, in seq order.
+    pub lines: Vec<Vec<u8>>,
+    /// Its signed checkpoints, by increasing size (the last is the final one).
+    pub checkpoints: Vec<StoredCheckpoint>,
+}
+
+impl EpochArchive {
+    /// Writes `<tenant>.e<epoch>.jsonl` and one `<tenant>.e<epoch>.s<size>.checkpoint`
+    /// file per checkpoint into `dir`; refuses to overwrite. Returns the paths.
+    ///
+    /// # Errors
+    /// [`std::io::Error`].
+    pub fn write_to(&self, dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+        use std::io::Write as _;
+        let mut paths = Vec::new();
+        let path = dir.join(format!("{}.e{}.jsonl", self.tenant, self.epoch));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        for l in &self.lines {
+            f.write_all(l)?;
+            f.write_all(b"\n")?;
+        }
+        f.sync_all()?;
+        paths.push(path);
+        for c in &self.checkpoints {
+            let path = dir.join(format!(
+                "{}.e{}.s{}.checkpoint",
+                self.tenant, self.epoch, c.size
+            ));
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            f.write_all(c.note.as_bytes())?;
+            f.sync_all()?;
+            paths.push(path);
+        }
+        Ok(paths)
     }
 }
 

@@ -14,6 +14,8 @@ use crate::id::{Epoch, Seq, TenantId};
 
 #[derive(Default)]
 struct TenantLog {
+    /// Seq of `lines[0]` (> 0 once old epochs were archived and deleted).
+    base: u64,
     lines: Vec<Box<[u8]>>,
     /// Epoch of each line (parallel to `lines`), for epoch queries.
     epochs: Vec<Epoch>,
@@ -53,7 +55,13 @@ impl MemoryStore {
             return false;
         };
         let mut t = t.lock();
-        match usize::try_from(seq.0).ok().and_then(|i| t.lines.get_mut(i)) {
+        let base = t.base;
+        match seq
+            .0
+            .checked_sub(base)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| t.lines.get_mut(i))
+        {
             Some(slot) => {
                 *slot = line.into_boxed_slice();
                 true
@@ -110,8 +118,12 @@ impl Store for MemoryStore {
         };
         let t = t.lock();
         let len = t.lines.len();
-        let lo = usize::try_from(from.0).unwrap_or(usize::MAX).min(len);
-        let hi = usize::try_from(to.0).unwrap_or(usize::MAX).min(len);
+        let idx = |s: Seq| {
+            usize::try_from(s.0.saturating_sub(t.base))
+                .unwrap_or(usize::MAX)
+                .min(len)
+        };
+        let (lo, hi) = (idx(from), idx(to));
         t.lines
             .get(lo..hi.max(lo))
             .unwrap_or_default()
@@ -133,7 +145,24 @@ impl Store for MemoryStore {
         let t = t.lock();
         // Epochs never decrease along the chain: binary search.
         let i = t.epochs.partition_point(|e| *e < epoch);
-        Ok((t.epochs.get(i) == Some(&epoch)).then_some(Seq(i as u64)))
+        Ok((t.epochs.get(i) == Some(&epoch)).then_some(Seq(t.base + i as u64)))
+    }
+
+    fn delete_archived_epoch(&self, tenant: &TenantId, epoch: Epoch) -> Result<u64, StoreError> {
+        let Some(t) = self.tenant(tenant) else {
+            return Err(StoreError::InvalidAppend {
+                tenant: tenant.clone(),
+                reason: "no such tenant".into(),
+            });
+        };
+        let mut t = t.lock();
+        super::check_deletable(tenant, t.epochs.first().copied(), t.head.as_ref(), epoch)?;
+        let n = t.epochs.iter().take_while(|e| **e == epoch).count();
+        t.lines.drain(..n);
+        t.epochs.drain(..n);
+        t.base += n as u64;
+        t.checkpoints.retain(|c| c.epoch != epoch);
+        Ok(n as u64)
     }
 
     fn put_checkpoint(&self, tenant: &TenantId, cp: &StoredCheckpoint) -> Result<(), StoreError> {

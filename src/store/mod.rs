@@ -132,6 +132,17 @@ pub trait Store: Send + Sync {
         checkpoint: &StoredCheckpoint,
     ) -> Result<(), StoreError>;
 
+    /// Deletes every entry and checkpoint of `epoch` from this store, after
+    /// the caller archived them elsewhere (see [`crate::AuditLog::archive_epoch`]).
+    /// **Irreversible.** Only the oldest stored epoch, and only one older
+    /// than the head's epoch, can be deleted, so what remains is a
+    /// contiguous chain that opens with an `epoch_link` entry binding the
+    /// deleted epoch's final checkpoint. Returns the number of entries deleted.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidAppend`] for any other epoch; [`StoreError::Backend`].
+    fn delete_archived_epoch(&self, tenant: &TenantId, epoch: Epoch) -> Result<u64, StoreError>;
+
     /// The tenant's checkpoints of `epoch`, by increasing size.
     ///
     /// # Errors
@@ -141,6 +152,34 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         epoch: Epoch,
     ) -> Result<Vec<StoredCheckpoint>, StoreError>;
+}
+
+/// Checks that `epoch` may be deleted (shared by backends): it is the oldest
+/// stored epoch and older than the head's.
+///
+/// # Errors
+/// [`StoreError::InvalidAppend`].
+pub fn check_deletable(
+    tenant: &TenantId,
+    oldest: Option<Epoch>,
+    head: Option<&ChainHead>,
+    epoch: Epoch,
+) -> Result<(), StoreError> {
+    let invalid = |reason: String| StoreError::InvalidAppend {
+        tenant: tenant.clone(),
+        reason,
+    };
+    if oldest != Some(epoch) {
+        return Err(invalid(format!(
+            "epoch {epoch} is not the oldest stored epoch"
+        )));
+    }
+    match head {
+        Some(h) if h.epoch > epoch => Ok(()),
+        _ => Err(invalid(format!(
+            "epoch {epoch} is the current epoch; roll the epoch first"
+        ))),
+    }
 }
 
 /// Checks that `entries` can be appended after `head` (shared by backends).

@@ -53,6 +53,9 @@ impl Store for GatedStore {
     fn checkpoints(&self, t: &TenantId, e: Epoch) -> Result<Vec<StoredCheckpoint>, StoreError> {
         self.inner.checkpoints(t, e)
     }
+    fn delete_archived_epoch(&self, t: &TenantId, e: Epoch) -> Result<u64, StoreError> {
+        self.inner.delete_archived_epoch(t, e)
+    }
 }
 
 fn log_over(store: Arc<GatedStore>, mode: SigningMode) -> AuditLog {

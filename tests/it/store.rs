@@ -68,6 +68,10 @@ mod cases {
         super::checkpoints_and_epochs_case(b);
     }
 
+    pub fn archive_and_delete_epoch<S: Store + 'static>(b: Backend<S>) {
+        super::archive_and_delete_epoch_case(b);
+    }
+
     pub fn empty_tenant_has_no_head<S: Store>(b: Backend<S>) {
         let t = tenant("acme");
         assert_eq!(b.store.head(&t).unwrap(), None);
@@ -327,6 +331,109 @@ pub fn checkpoints_and_epochs_case<S: Store + 'static>(b: Backend<S>) {
     assert!(r.is_verified(), "{:#?}", r.failures);
 }
 
+/// An old epoch is archived out of the store and deleted there; the rest
+/// verifies alone, and from genesis together with the archive.
+pub fn archive_and_delete_epoch_case<S: Store + 'static>(b: Backend<S>) {
+    let store: Arc<dyn Store> = b.store.clone();
+    let t = tenant("acme");
+    let log = log_over(store.clone(), 1, SigningMode::BatchSealed);
+    for i in 0..4 {
+        log.append(&t, &crate::support::body_of_kind(i)).unwrap();
+    }
+    log.roll_epoch(&t).unwrap();
+    for i in 0..3 {
+        log.append(&t, &crate::support::body_of_kind(i)).unwrap();
+    }
+    log.seal(&t).unwrap();
+    // The current epoch cannot be archived or deleted.
+    assert!(log.archive_epoch(&t, Epoch(1)).is_err());
+    assert!(store.delete_archived_epoch(&t, Epoch(1)).is_err());
+    let archive = log.archive_epoch(&t, Epoch(0)).unwrap();
+    assert_eq!(archive.lines.len(), 4);
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        archive.write_to(dir.path()).unwrap().len(),
+        1 + archive.checkpoints.len()
+    );
+    assert!(
+        archive.write_to(dir.path()).is_err(),
+        "never overwrites an archive"
+    );
+    assert_eq!(store.delete_archived_epoch(&t, Epoch(0)).unwrap(), 4);
+    assert!(
+        store.delete_archived_epoch(&t, Epoch(0)).is_err(),
+        "already gone"
+    );
+    assert!(store.checkpoints(&t, Epoch(0)).unwrap().is_empty());
+    assert_eq!(store.epoch_start(&t, Epoch(1)).unwrap(), Some(Seq(4)));
+    // The log keeps appending after the deletion (a fresh process too).
+    let second = log_over(store.clone(), 2, SigningMode::BatchSealed);
+    second.append(&t, &crate::support::body_of_kind(5)).unwrap();
+    second.seal(&t).unwrap();
+    let rest: Vec<Vec<u8>> = store
+        .read(&t, Seq(0), Seq(u64::MAX))
+        .unwrap()
+        .iter()
+        .map(|e| e.to_line().unwrap())
+        .collect();
+    assert_eq!(rest.len(), 5);
+    let rest_notes: Vec<NoteInput> = store
+        .checkpoints(&t, Epoch(1))
+        .unwrap()
+        .into_iter()
+        .map(|c| NoteInput {
+            location: Location::default(),
+            note: c.note.into_bytes(),
+        })
+        .collect();
+    let items = |ls: &[Vec<u8>]| -> Vec<(Location, Result<Entry, EntryError>)> {
+        ls.iter()
+            .map(|l| (Location::default(), Entry::from_line(l)))
+            .collect()
+    };
+    // What remains, on its own: verifies from its epoch link onwards.
+    let alone = ChainOptions {
+        anchor: Anchor::Anywhere,
+        ..ChainOptions::default()
+    };
+    let r = verify_segment(
+        items(&rest),
+        &rest_notes,
+        &crate::support::keyring(),
+        &alone,
+    );
+    assert!(r.is_verified(), "{:#?}", r.failures);
+    assert!(r.warnings.iter().any(|w| w.check == "epoch_link"));
+    // From genesis it is truncated without the archive …
+    let r = verify_segment(
+        items(&rest),
+        &rest_notes,
+        &crate::support::keyring(),
+        &ChainOptions::default(),
+    );
+    assert_eq!(r.verdict(), Verdict::Truncated);
+    // … and fully verified with it, including the link's binding.
+    let mut all_lines = archive.lines.clone();
+    all_lines.extend(rest);
+    let mut all_notes: Vec<NoteInput> = archive
+        .checkpoints
+        .iter()
+        .map(|c| NoteInput {
+            location: Location::default(),
+            note: c.note.clone().into_bytes(),
+        })
+        .collect();
+    all_notes.extend(rest_notes);
+    let r = verify_segment(
+        items(&all_lines),
+        &all_notes,
+        &crate::support::keyring(),
+        &ChainOptions::default(),
+    );
+    assert!(r.is_verified(), "{:#?}", r.failures);
+    assert!(r.warnings.iter().all(|w| w.check != "epoch_link"));
+}
+
 /// Instantiates every case for one backend: `conformance!(module, maker)`,
 /// optionally followed by `#[ignore = "…"]` for a known defect of the
 /// backend in `refused_append_creates_no_tenant`.
@@ -375,6 +482,10 @@ macro_rules! conformance {
             #[test]
             fn checkpoints_and_epochs() {
                 cases::checkpoints_and_epochs($make());
+            }
+            #[test]
+            fn archive_and_delete_epoch() {
+                cases::archive_and_delete_epoch($make());
             }
         }
     };
@@ -934,6 +1045,39 @@ mod sqlite {
             7,
             &[],
         );
+    }
+
+    #[test]
+    fn reopen_after_deleting_an_archived_epoch_needs_no_repair() {
+        let (_dir, path) = temp_db();
+        let t = tenant("acme");
+        let head = {
+            let store = open(&path);
+            let log = log_over(store.clone(), 1, SigningMode::BatchSealed);
+            for i in 0..5 {
+                log.append(&t, &body_of_kind(i)).unwrap();
+            }
+            log.roll_epoch(&t).unwrap();
+            log.append(&t, &body_of_kind(9)).unwrap();
+            store.delete_archived_epoch(&t, Epoch(0)).unwrap();
+            store.head(&t).unwrap()
+        };
+        let store = open(&path);
+        assert!(
+            store.last_open_repairs().is_empty(),
+            "{:?}",
+            store.last_open_repairs()
+        );
+        assert_eq!(store.head(&t).unwrap(), head);
+        assert_eq!(all(&*store, &t).len(), 2);
+        // The deleted rows are gone from the file (secure_delete zeroes pages).
+        drop(store);
+        let count: i64 = raw(&path)
+            .query_row("SELECT COUNT(*) FROM entries WHERE epoch = 0", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(count, 0);
     }
 
     #[test]

@@ -448,6 +448,34 @@ impl Store for SqliteStore {
         tx.commit().ctx("commit checkpoint")
     }
 
+    fn delete_archived_epoch(&self, tenant: &TenantId, epoch: Epoch) -> Result<u64, StoreError> {
+        let mut conn = self.writer.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin epoch delete")?;
+        let oldest: Option<i64> = tx
+            .prepare_cached("SELECT MIN(epoch) FROM entries WHERE tenant = ?1")
+            .ctx("oldest epoch")?
+            .query_row(rusqlite::params![tenant.as_str()], |r| r.get(0))
+            .ctx("oldest epoch")?;
+        let head = read_head(&tx, tenant)?;
+        let oldest = oldest.and_then(|e| u64::try_from(e).ok()).map(Epoch);
+        super::check_deletable(tenant, oldest, head.as_ref(), epoch)?;
+        let e = int(epoch.0, "epoch")?;
+        // secure_delete is on: freed pages are overwritten with zeros.
+        let n = tx
+            .prepare_cached("DELETE FROM entries WHERE tenant = ?1 AND epoch = ?2")
+            .ctx("delete epoch")?
+            .execute(rusqlite::params![tenant.as_str(), e])
+            .ctx("delete epoch")?;
+        tx.prepare_cached("DELETE FROM checkpoints WHERE tenant = ?1 AND epoch = ?2")
+            .ctx("delete epoch checkpoints")?
+            .execute(rusqlite::params![tenant.as_str(), e])
+            .ctx("delete epoch checkpoints")?;
+        tx.commit().ctx("commit epoch delete")?;
+        Ok(n as u64)
+    }
+
     fn checkpoints(
         &self,
         tenant: &TenantId,
