@@ -59,6 +59,8 @@ pub use secret::{MemorySecrets, SecretError, TenantSecrets};
 // Appending and storing:
 pub use log::{AuditLog, AuditLogBuilder, LogError, SealPolicy, Sealer};
 pub use store::{check_append, ChainHead, MemoryStore, Store, StoreError, StoredCheckpoint};
+#[cfg(feature = "redis")]
+pub use store::{RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore};
 // Merkle log, signed notes, checkpoints, proof files:
