@@ -147,7 +147,12 @@ pub fn fixture_on(store: Arc<MemoryStore>, mode: SigningMode, policy: SealPolicy
     build_fixture(store, mode, policy, seed)
 }
 
-fn build_fixture(store: Arc<MemoryStore>, mode: SigningMode, policy: SealPolicy, seed: u64) -> Fixture {
+fn build_fixture(
+    store: Arc<MemoryStore>,
+    mode: SigningMode,
+    policy: SealPolicy,
+    seed: u64,
+) -> Fixture {
     let clock = Arc::new(ManualClock::new(
         Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
         1_000,
