@@ -10,6 +10,8 @@ mod collector;
 mod merkle;
 #[cfg(feature = "collector")]
 mod pii;
+#[cfg(feature = "redis")]
+mod redis;
 mod segment;
 mod store;
 mod vectors;
