@@ -145,7 +145,7 @@ impl RedisStore {
     /// that it answers `PING`.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] holding a [`RedisError`]: `Config` for an
+    /// [`StoreError::Backend`] holding a `RedisError`: `Config` for an
     /// invalid URL or key prefix, `Connection` when Redis cannot be reached
     /// within the connect timeout, `Server`/`Client` when it refuses.
     pub fn open(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
