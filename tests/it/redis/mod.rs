@@ -558,7 +558,7 @@ fn redis_restart_under_load_loses_no_acknowledged_entry() {
     const RESTARTS: usize = 3;
     const WRITERS: u64 = 4;
     /// Acknowledged entries to wait for before each kill and at the end.
-    const PROGRESS: usize = 40;
+    const PROGRESS: usize = 150;
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path());
     let prefix = unique_prefix();
