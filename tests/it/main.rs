@@ -10,8 +10,10 @@ mod collector;
 mod merkle;
 #[cfg(feature = "collector")]
 mod pii;
-#[cfg(feature = "redis")]
-mod redis;
 mod segment;
 mod store;
 mod vectors;
+
+// Needs a Redis server (see redis/mod.rs).
+#[cfg(feature = "redis")]
+mod redis;
