@@ -11,7 +11,7 @@
 //! `AI_AUDIT_BENCH_SEAL_EVERY` set their [`SealPolicy`] (default: one epoch,
 //! no checkpoints). Pass a filter that matches no criterion bench (e.g.
 //! `-- none`) to run only the 4-process measure.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
