@@ -63,6 +63,8 @@ pub use pipeline::{Pipeline, PipelineConfig, PipelineError, Ticket, WhenFull};
 pub use store::{
     check_append, check_deletable, ChainHead, MemoryStore, Store, StoreError, StoredCheckpoint,
 };
+#[cfg(feature = "redis")]
+pub use store::{RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore};
 // Merkle log, signed notes, checkpoints, proof files:

@@ -16,3 +16,7 @@ mod pipeline;
 mod segment;
 mod store;
 mod vectors;
+
+// Needs a Redis server (see redis/mod.rs).
+#[cfg(feature = "redis")]
+mod redis;

@@ -494,6 +494,18 @@ macro_rules! conformance {
 conformance!(memory_store, memory);
 #[cfg(feature = "sqlite")]
 conformance!(sqlite_store, sqlite::backend);
+#[cfg(feature = "redis")]
+conformance!(redis_store, redis_backend);
+
+/// A Redis store under a fresh key prefix on the test Redis; its keys are
+/// deleted when the last handle is dropped (see `redis::harness`).
+#[cfg(feature = "redis")]
+fn redis_backend() -> Backend<crate::redis::harness::TestRedis> {
+    Backend {
+        store: Arc::new(crate::redis::harness::TestRedis::new()),
+        _dir: None,
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Child processes. These are no-ops in a normal run; the SQLite tests below
