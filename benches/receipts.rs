@@ -40,7 +40,7 @@ fn record(c: &Collector, t: &TenantId, i: u64) -> Entry {
     d.add_check(Check::new("pii_leak", "1.0").unwrap()).unwrap();
     d.set_output("The policy covers sudden water damage; gradual seepage is excluded.")
         .unwrap();
-    d.set_action(if i % 10 == 0 {
+    d.set_action(if i.is_multiple_of(10) {
         Action::Escalate
     } else {
         Action::Allow

@@ -96,7 +96,7 @@ fn receipt(i: u64) -> Body {
                 .unwrap(),
             Check::new("pii_leak", "1.0").unwrap(),
         ],
-        action: if i % 10 == 0 {
+        action: if i.is_multiple_of(10) {
             Action::Escalate
         } else {
             Action::Allow

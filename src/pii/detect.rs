@@ -433,7 +433,7 @@ pub(super) fn luhn_ok(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn card_ok(t: &str) -> bool {

@@ -624,7 +624,7 @@ fn render(
 fn mask_digits(value: &str, keep: usize, out: &mut String) {
     let digits: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
     let cut = digits.len().saturating_sub(keep);
-    out.extend(std::iter::repeat('*').take(cut));
+    out.extend(std::iter::repeat_n('*', cut));
     out.extend(&digits[cut..]);
 }
 
