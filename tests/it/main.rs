@@ -8,6 +8,7 @@ mod checkpoint;
 #[cfg(feature = "collector")]
 mod collector;
 mod merkle;
+mod package;
 #[cfg(feature = "collector")]
 mod pii;
 mod segment;
