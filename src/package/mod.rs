@@ -12,6 +12,7 @@
 //!   fails a check is a report with failures, never an `Err`.
 
 mod export;
+mod lines;
 mod manifest;
 mod name;
 mod read;

@@ -4,14 +4,15 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, BufRead, BufReader, Read, Seek};
+use std::io::{self, Read, Seek};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::lines::{EntryLines, Problem};
 use super::manifest::{manifest_note_text, Head, Manifest, PackageKind, MANIFEST_NOTE_HEADER};
 use super::name::FileName;
-use super::read::{Archive, Defect, FileReader, MAX_LINE_BYTES};
+use super::read::{Archive, Defect};
 use super::{PackageError, PACKAGE_FORMAT};
 use crate::body::EntryKind;
 use crate::chain::{verify_chain, Anchor, ChainOptions, Item};
@@ -527,8 +528,7 @@ impl Ctx<'_> {
             require_signatures: false,
             end: None,
         };
-        let problems: RefCell<Vec<(Verdict, &'static str, Location, String)>> =
-            RefCell::new(Vec::new());
+        let problems: RefCell<Vec<Problem>> = RefCell::new(Vec::new());
         let mut count = 0u64;
         let mut last: Option<Seq> = None;
         let mut first: Option<(Seq, Epoch, EntryKind, Location)> = None;
@@ -882,116 +882,4 @@ fn merge(into: &mut Report, from: Report) {
     into.warnings.extend(from.warnings);
     into.entries_checked += from.entries_checked;
     into.checks_passed += from.checks_passed;
-}
-
-/// Streams the lines of a tenant's entries files, in epoch order, as
-/// verifier items; file-level problems (bad bytes, overlong lines, hash
-/// mismatch) are collected in `problems`.
-struct EntryLines<'a, R> {
-    archive: &'a mut Archive<R>,
-    files: std::vec::IntoIter<(Epoch, usize)>,
-    current: Option<(String, BufReader<FileReader<R>>)>,
-    line: u64,
-    problems: &'a RefCell<Vec<(Verdict, &'static str, Location, String)>>,
-    listed: &'a BTreeMap<&'a str, Hash32>,
-}
-
-impl<'a, R: Read + Seek> EntryLines<'a, R> {
-    fn new(
-        archive: &'a mut Archive<R>,
-        files: Vec<(Epoch, usize)>,
-        problems: &'a RefCell<Vec<(Verdict, &'static str, Location, String)>>,
-        listed: &'a BTreeMap<&'a str, Hash32>,
-    ) -> Self {
-        EntryLines {
-            archive,
-            files: files.into_iter(),
-            current: None,
-            line: 0,
-            problems,
-            listed,
-        }
-    }
-
-    fn problem(&self, v: Verdict, check: &'static str, loc: Location, detail: String) {
-        self.problems.borrow_mut().push((v, check, loc, detail));
-    }
-}
-
-impl<R: Read + Seek> EntryLines<'_, R> {
-    /// Closes the current file: gives the input back to the archive and
-    /// checks the file's hash when it was read to the end.
-    fn close(&mut self, complete: bool) {
-        if let Some((name, reader)) = self.current.take() {
-            let (h, _, r) = reader.into_inner().finish();
-            self.archive.restore(r);
-            if complete && self.listed.get(name.as_str()) != Some(&h) {
-                self.problem(
-                    Verdict::Tampered,
-                    "file_hash",
-                    at_file(&name),
-                    "content does not match its SHA-256 in the manifest".into(),
-                );
-            }
-        }
-    }
-}
-
-impl<R: Read + Seek> Iterator for EntryLines<'_, R> {
-    type Item = Item;
-    fn next(&mut self) -> Option<Item> {
-        loop {
-            if self.current.is_none() {
-                let (_, idx) = self.files.next()?;
-                let name = self.archive.files.get(idx)?.name.clone();
-                match self.archive.open_file(idx) {
-                    Ok(r) => {
-                        self.line = 0;
-                        self.current = Some((name, BufReader::with_capacity(1 << 16, r)));
-                    }
-                    Err(e) => {
-                        self.problem(Verdict::Malformed, "file", at_file(&name), e.to_string());
-                        continue;
-                    }
-                }
-            }
-            let (name, reader) = self.current.as_mut()?;
-            let mut buf = Vec::new();
-            let res = reader
-                .by_ref()
-                .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut buf);
-            self.line += 1;
-            let loc = Location {
-                file: Some(name.clone()),
-                line: Some(self.line),
-                ..Location::default()
-            };
-            match res {
-                Ok(0) => {
-                    self.close(true);
-                    continue;
-                }
-                Ok(_) => {
-                    let Some(l) = buf.strip_suffix(b"\n") else {
-                        let detail = if buf.len() > MAX_LINE_BYTES {
-                            format!("line longer than {MAX_LINE_BYTES} bytes")
-                        } else {
-                            "last line has no newline".to_owned()
-                        };
-                        self.problem(Verdict::Malformed, "encoding", loc, detail);
-                        self.close(false);
-                        continue;
-                    };
-                    return Some((loc, Entry::from_line(l)));
-                }
-                Err(e) => {
-                    let name = name.clone();
-                    self.problem(Verdict::Malformed, "file", at_file(&name), e.to_string());
-                    self.close(false);
-                    continue;
-                }
-            }
-        }
-    }
 }

@@ -16,6 +16,8 @@ use serde::Serialize;
 
 /// Largest key file read.
 const MAX_KEY_FILE_BYTES: u64 = 4096;
+/// Failures listed in human output; `--json` lists all.
+const MAX_HUMAN_FAILURES: usize = 20;
 /// The `schema` value of `--json` output.
 const JSON_SCHEMA: &str = "ai-audit-verify/v1";
 
@@ -139,7 +141,7 @@ fn render_human(r: &PackageReport, ring: &KeyRing) -> String {
     if let Some(s) = &r.summary {
         let _ = writeln!(
             out,
-            "Package: {} package of log {}, {} entries in {} files, signed as {} ({})",
+            "Package (as its manifest claims): {} package of log {}, {} entries in {} files, producer {} ({})",
             match s.kind {
                 ai_audit::package::PackageKind::Log => "log",
                 _ => "disclosure",
@@ -172,8 +174,15 @@ fn render_human(r: &PackageReport, ring: &KeyRing) -> String {
     );
     if !r.report.failures.is_empty() {
         let _ = writeln!(out, "\nFailures:");
-        for f in &r.report.failures {
+        for f in r.report.failures.iter().take(MAX_HUMAN_FAILURES) {
             let _ = writeln!(out, "  - {f}");
+        }
+        if r.report.failures.len() > MAX_HUMAN_FAILURES {
+            let _ = writeln!(
+                out,
+                "  … and {} more (use --json for the full list)",
+                r.report.failures.len() - MAX_HUMAN_FAILURES
+            );
         }
     }
     if !r.report.warnings.is_empty() {
