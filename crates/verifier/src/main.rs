@@ -83,11 +83,13 @@ fn run(args: &Args) -> Result<bool, String> {
         .map_err(|e| format!("cannot open {}: {e}", args.package.display()))?;
     let report = verify_package(BufReader::with_capacity(1 << 16, file), &ring)
         .map_err(|e| format!("{}: {e}", args.package.display()))?;
-    if args.json {
-        println!("{}", render_json(&report)?);
+    let text = if args.json {
+        render_json(&report)? + "\n"
     } else {
-        print!("{}", render_human(&report, &ring));
-    }
+        render_human(&report, &ring)
+    };
+    // A closed stdout (e.g. `| head -1`) must not turn a verdict into a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
     Ok(report.is_verified())
 }
 
