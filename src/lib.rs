@@ -23,6 +23,7 @@ mod keys;
 mod log;
 pub mod merkle;
 mod note;
+pub mod package;
 #[cfg(feature = "collector")]
 pub mod pii;
 mod pipeline;
@@ -84,6 +85,10 @@ pub use chain::{
 };
 pub use report::{Finding, Location, Report, Verdict};
 pub use segment::{verify_segment, NoteInput};
+// Evidence packages (module `package` holds the format details):
+pub use package::{
+    export_disclosure, export_package, verify_package, PackageError, PackageReport, Scope,
+};
 // The collector (feature `collector`):
 #[cfg(feature = "collector")]
 pub use collector::{

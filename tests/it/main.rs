@@ -10,6 +10,7 @@ mod collector;
 #[cfg(all(feature = "collector", feature = "sqlite"))]
 mod demo;
 mod merkle;
+mod package;
 #[cfg(feature = "collector")]
 mod pii;
 mod pipeline;
