@@ -237,14 +237,40 @@ impl AuditLog {
             let entries = store.read(tenant, fresh.epoch_start, to)?;
             fresh.epoch_opened = entries.first().map(Entry::ts);
             fresh.tree = entries.iter().map(|e| leaf_hash(&e.hash().0)).collect();
-            if let Some(c) = store.checkpoints(tenant, h.epoch)?.last() {
-                fresh.sealed = Some(SignedCheckpoint::dangerous_from_stored_unverified(
-                    c.note.clone(),
-                )?);
-            }
+            fresh.sealed =
+                latest_checkpoint_within(store.as_ref(), tenant, h.epoch, fresh.tree.size())?;
         }
         *st = fresh;
         Ok(())
+    }
+
+    /// After a compare-and-append conflict: catches up with what other
+    /// writers appended, reading only the new entries when the epoch is
+    /// unchanged (a full reload otherwise).
+    fn catch_up(&self, tenant: &TenantId, st: &mut TenantState) -> Result<(), LogError> {
+        let store = &self.inner.store;
+        let head = store.head(tenant)?;
+        match (head, st.head) {
+            (new, old) if st.loaded && new == old => Ok(()),
+            (Some(new), Some(old)) if st.loaded && new.epoch == st.epoch && new.seq > old.seq => {
+                let to = new.seq.checked_next().ok_or(EntryError::SeqOverflow)?;
+                let fresh = store.read(tenant, Seq(old.seq.0 + 1), to)?;
+                // The new entries must continue our cached head; else reload.
+                if fresh.first().is_some_and(|e| e.prev() == &old.hash)
+                    && fresh.len() as u64 == new.seq.0 - old.seq.0
+                {
+                    for e in &fresh {
+                        st.tree.push(leaf_hash(&e.hash().0));
+                    }
+                    st.head = Some(new);
+                    st.sealed =
+                        latest_checkpoint_within(store.as_ref(), tenant, st.epoch, st.tree.size())?;
+                    return Ok(());
+                }
+                self.load(tenant, st)
+            }
+            _ => self.load(tenant, st),
+        }
     }
 
     /// Chains `body` as the tenant's next entry and stores it. Returns the
@@ -331,7 +357,7 @@ impl AuditLog {
                     st.head = entries.last().map(ChainHead::of).or(st.head);
                     return Ok(entries);
                 }
-                Err(StoreError::Conflict { .. }) => self.load(tenant, st)?,
+                Err(StoreError::Conflict { .. }) => self.catch_up(tenant, st)?,
                 Err(e) => {
                     // Unknown state: reload before the next append.
                     st.loaded = false;
@@ -430,52 +456,67 @@ impl AuditLog {
     }
 
     /// Closes the current epoch with a final checkpoint and appends the
-    /// `epoch_link` entry that opens the next one.
+    /// `epoch_link` entry that opens the next one. On a conflict (another
+    /// writer appended meanwhile) it catches up, re-seals and re-links, so
+    /// the link always binds the final checkpoint of what was stored.
     fn roll_locked(
         &self,
         tenant: &TenantId,
         st: &mut TenantState,
         signer: &dyn Signer,
     ) -> Result<Entry, LogError> {
-        self.seal_locked(tenant, st, signer)?;
-        let Some(final_cp) = st.sealed.clone() else {
-            return Err(LogError::Store(StoreError::InvalidAppend {
-                tenant: tenant.clone(),
-                reason: "cannot roll an empty epoch".into(),
-            }));
-        };
-        let cp = final_cp.checkpoint();
-        let body = Body::EpochLink(EpochLink {
-            prev_epoch: st.epoch,
-            origin: cp.origin().to_owned(),
-            size: cp.size(),
-            root: *cp.root(),
-            note_hash: final_cp.note_hash(),
-        });
-        let value = body
-            .to_canonical()
-            .map_err(EntryError::from)?
-            .into_boxed_slice();
-        let next = Epoch(st.epoch.0 + 1);
-        let (prev_epoch, prev_tree, prev_sealed) =
-            (st.epoch, std::mem::take(&mut st.tree), st.sealed.take());
-        st.epoch = next;
-        match self.append_locked(
-            tenant,
-            st,
-            &[(self.new_entry_id(), EntryKind::EpochLink, value)],
-            signer,
-            self.inner.mode,
-        ) {
-            Ok(mut v) => v.pop().ok_or_else(|| LogError::Contention(tenant.clone())),
-            Err(e) => {
-                st.epoch = prev_epoch;
-                st.tree = prev_tree;
-                st.sealed = prev_sealed;
-                st.loaded = false;
-                Err(e)
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            self.seal_locked(tenant, st, signer)?;
+            let Some(final_cp) = st.sealed.clone() else {
+                return Err(LogError::Store(StoreError::InvalidAppend {
+                    tenant: tenant.clone(),
+                    reason: "cannot roll an empty epoch".into(),
+                }));
+            };
+            let cp = final_cp.checkpoint();
+            let body = Body::EpochLink(EpochLink {
+                prev_epoch: st.epoch,
+                origin: cp.origin().to_owned(),
+                size: cp.size(),
+                root: *cp.root(),
+                note_hash: final_cp.note_hash(),
+            });
+            let value = body
+                .to_canonical()
+                .map_err(EntryError::from)?
+                .into_boxed_slice();
+            let next = Epoch(st.epoch.0 + 1);
+            let item = [(self.new_entry_id(), EntryKind::EpochLink, value)];
+            let entries = self.chain(
+                tenant,
+                st.head.as_ref(),
+                next,
+                &item,
+                signer,
+                self.inner.mode,
+            )?;
+            match self.inner.store.append(tenant, &entries) {
+                Ok(()) => {
+                    let link = entries
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| LogError::Contention(tenant.clone()))?;
+                    st.epoch = next;
+                    st.epoch_start = link.seq();
+                    st.epoch_opened = Some(link.ts());
+                    st.tree = std::iter::once(leaf_hash(&link.hash().0)).collect();
+                    st.sealed = None;
+                    st.head = Some(ChainHead::of(&link));
+                    return Ok(link);
+                }
+                Err(StoreError::Conflict { .. }) => self.catch_up(tenant, st)?,
+                Err(e) => {
+                    st.loaded = false;
+                    return Err(e.into());
+                }
             }
         }
+        Err(LogError::Contention(tenant.clone()))
     }
 
     /// Signs a checkpoint for `tenant` now if any entry is unsealed.
@@ -487,9 +528,8 @@ impl AuditLog {
         let signer_guard = self.inner.signer.read();
         let slot = self.tenant_state(tenant);
         let mut st = slot.lock();
-        if !st.loaded {
-            self.load(tenant, &mut st)?;
-        }
+        // Other writers (processes) may have appended: seal what is stored.
+        self.catch_up(tenant, &mut st)?;
         self.seal_locked(tenant, &mut st, signer_guard.as_ref())
     }
 
@@ -714,6 +754,28 @@ impl std::fmt::Debug for AuditLog {
             self.inner.name,
             self.verifier_key()
         )
+    }
+}
+
+/// The latest stored checkpoint of `epoch` that covers no more than `size`
+/// entries (a checkpoint past the stored entries — possible only after a
+/// store repaired a damaged tail — is never taken as "sealed").
+fn latest_checkpoint_within(
+    store: &dyn Store,
+    tenant: &TenantId,
+    epoch: Epoch,
+    size: crate::merkle::TreeSize,
+) -> Result<Option<SignedCheckpoint>, LogError> {
+    match store
+        .checkpoints(tenant, epoch)?
+        .into_iter()
+        .rev()
+        .find(|c| c.size <= size)
+    {
+        Some(c) => Ok(Some(SignedCheckpoint::dangerous_from_stored_unverified(
+            c.note,
+        )?)),
+        None => Ok(None),
     }
 }
 
