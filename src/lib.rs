@@ -65,9 +65,9 @@ pub use store::{
     check_append, check_deletable, ChainHead, MemoryStore, Store, StoreError, StoredCheckpoint,
 };
 #[cfg(feature = "redis")]
-pub use store::{RedisOptions, RedisStore};
+pub use store::{RedisError, RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]
-pub use store::{SqliteOptions, SqliteStore};
+pub use store::{EntryFilter, Repair, RepairReason, SqliteError, SqliteOptions, SqliteStore};
 // Merkle log, signed notes, checkpoints, proof files:
 pub use checkpoint::{
     note_hash, origin, parse_origin, Checkpoint, CheckpointError, InclusionProofFile, ProofLeaf,

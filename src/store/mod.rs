@@ -13,9 +13,9 @@ mod redis;
 mod sqlite;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub use redis::{RedisOptions, RedisStore};
+pub use redis::{RedisError, RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{EntryFilter, Repair, RepairReason, SqliteError, SqliteOptions, SqliteStore};
 
 use crate::entry::{Entry, EntryError};
 use crate::hash::Hash32;
