@@ -82,6 +82,12 @@ pub struct DemoSummary {
     pub verifier_key: String,
     /// Path of the public key file.
     pub key_file: PathBuf,
+    /// Path of the key the log rotated to mid-way (introduced by the chain).
+    pub rotated_key_file: PathBuf,
+    /// The exported evidence package (ZIP).
+    pub package: PathBuf,
+    /// Verdict of verifying the package with both pinned keys.
+    pub package_verdict: Verdict,
     /// Verdict of a deliberately tampered copy (must not be `Verified`).
     pub tampered_verdict: Verdict,
 }
@@ -188,6 +194,7 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
     .build()
     .map_err(step)?;
 
+    let mut current_signer: Arc<LocalSigner> = signer.clone();
     let mut pii_per_tenant = vec![0u64; tenants.len()];
     for r in 0..cfg.requests {
         if r == cfg.requests / 2 {
@@ -198,8 +205,9 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
                 Arc::new(LocalSigner::from_seed("demo.ai-audit.example/log-2", &s2).map_err(step)?);
             collector
                 .log()
-                .rotate_key(next, Code::new("scheduled").map_err(step)?)
+                .rotate_key(next.clone(), Code::new("scheduled").map_err(step)?)
                 .map_err(step)?;
+            current_signer = next;
         }
         for (ti, t) in tenants.iter().enumerate() {
             let mut roll = [0u8; 4];
@@ -416,10 +424,37 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
             file,
         });
     }
+    // The evidence package an operator hands to an auditor, signed by the
+    // current log key, and the auditor's verification of it with pinned keys.
+    let rotated_key = current_signer.verifier_key().clone();
+    let rotated_key_file = cfg.out.join("log-2.vkey");
+    std::fs::write(&rotated_key_file, format!("{rotated_key}\n")).map_err(io(&rotated_key_file))?;
+    let package = cfg.out.join("evidence.zip");
+    {
+        let f = std::fs::File::create(&package).map_err(io(&package))?;
+        crate::package::export_package(
+            store.as_ref(),
+            collector.log().name(),
+            current_signer.as_ref(),
+            &crate::package::Scope::All,
+            std::io::BufWriter::new(f),
+        )
+        .map_err(step)?;
+    }
+    let pinned = KeyRing::from_keys([first_key.clone(), rotated_key.clone()]);
+    let package_verdict = crate::package::verify_package(
+        std::io::BufReader::new(std::fs::File::open(&package).map_err(io(&package))?),
+        &pinned,
+    )
+    .map_err(step)?
+    .verdict();
     Ok(DemoSummary {
         tenants: summaries,
         verifier_key: first_key.to_string(),
         key_file,
+        rotated_key_file,
+        package,
+        package_verdict,
         tampered_verdict,
     })
 }

@@ -64,10 +64,10 @@ pub use pipeline::{Pipeline, PipelineConfig, PipelineError, Ticket, WhenFull};
 pub use store::{
     check_append, check_deletable, ChainHead, MemoryStore, Store, StoreError, StoredCheckpoint,
 };
-#[cfg(feature = "redis")]
-pub use store::{RedisError, RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]
 pub use store::{EntryFilter, Repair, RepairReason, SqliteError, SqliteOptions, SqliteStore};
+#[cfg(feature = "redis")]
+pub use store::{RedisError, RedisOptions, RedisStore};
 // Merkle log, signed notes, checkpoints, proof files:
 pub use checkpoint::{
     note_hash, origin, parse_origin, Checkpoint, CheckpointError, InclusionProofFile, ProofLeaf,

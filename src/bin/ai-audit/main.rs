@@ -102,6 +102,20 @@ fn main() -> ExitCode {
                         "a tampered copy (one edited verdict, one deleted entry) verifies as: {}",
                         s.tampered_verdict
                     );
+                    println!(
+                        "evidence package:        {} ({})",
+                        s.package.display(),
+                        s.package_verdict
+                    );
+                    println!();
+                    println!("an auditor checks it with the separately received keys:");
+                    println!(
+                        "  cargo run --release -p ai-audit-verify -- {} --key {} --key {}",
+                        s.package.display(),
+                        s.key_file.display(),
+                        s.rotated_key_file.display()
+                    );
+                    all_ok &= s.package_verdict == Verdict::Verified;
                     if all_ok && s.tampered_verdict != Verdict::Verified {
                         println!(
                             "\nVERIFIED: every tenant's chain checks out against the pinned key."
