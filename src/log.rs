@@ -300,6 +300,9 @@ impl AuditLog {
         tenant: &TenantId,
         items: &[(EntryId, &Body)],
     ) -> Result<Vec<Entry>, LogError> {
+        for (_, b) in items {
+            check_appendable(tenant, b)?;
+        }
         let values = items
             .iter()
             .map(|(id, b)| {
@@ -754,6 +757,41 @@ impl std::fmt::Debug for AuditLog {
             self.inner.name,
             self.verifier_key()
         )
+    }
+}
+
+/// Refuses bodies an application must not append itself: `epoch_link` and
+/// `key_rotation` entries are written only by [`AuditLog::roll_epoch`] and
+/// [`AuditLog::rotate_key`] (which place, seal and sign them correctly), and
+/// bodies that break the read-side rules (SPEC §4.1) would be sealed only to
+/// be rejected as malformed by every verifier.
+fn check_appendable(tenant: &TenantId, body: &Body) -> Result<(), LogError> {
+    let invalid = |reason: String| {
+        LogError::Store(StoreError::InvalidAppend {
+            tenant: tenant.clone(),
+            reason,
+        })
+    };
+    match body {
+        Body::EpochLink(_) => Err(invalid(
+            "epoch_link entries are written by roll_epoch only".into(),
+        )),
+        Body::KeyRotation(_) => Err(invalid(
+            "key_rotation entries are written by rotate_key only".into(),
+        )),
+        Body::Decision(d) => d
+            .check_rules()
+            .map_err(|e| invalid(format!("decision body: {e}"))),
+        Body::HumanOversight(h)
+            if h.note
+                .as_ref()
+                .is_some_and(|n| n.len() > crate::receipt::MAX_TEXT_BYTES) =>
+        {
+            Err(invalid(
+                "human_oversight note is longer than 1024 bytes".into(),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -400,3 +400,35 @@ fn two_writers_rolling_epochs_concurrently_keep_one_verifiable_log() {
     assert!(r.is_verified(), "{:#?}", r.failures);
     assert!(r.warnings.iter().all(|w| w.check != "epoch_link"));
 }
+
+#[test]
+fn applications_cannot_append_links_rotations_or_rule_breaking_bodies() {
+    let f = fixture();
+    let t = tenant("acme");
+    populate(&f, &t, 2);
+    let before = f.store.head(&t).unwrap();
+    let link = Body::EpochLink(EpochLink {
+        note_hash: Hash32::ZERO,
+        origin: "x".into(),
+        prev_epoch: Epoch(0),
+        root: Hash32::ZERO,
+        size: TreeSize(2),
+    });
+    let rot = Body::KeyRotation(KeyRotation {
+        new_key: signer().verifier_key().clone(),
+        reason: Code::new("r").unwrap(),
+    });
+    let Body::Decision(mut d) = decision(1) else {
+        unreachable!()
+    };
+    d.unicode = "eighteen".into();
+    for (body, what) in [
+        (link, "roll_epoch"),
+        (rot, "rotate_key"),
+        (Body::Decision(d), "unicode"),
+    ] {
+        let err = f.log.append(&t, &body).unwrap_err();
+        assert!(err.to_string().contains(what), "{err}");
+    }
+    assert_eq!(f.store.head(&t).unwrap(), before, "nothing was appended");
+}
