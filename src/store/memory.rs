@@ -47,28 +47,6 @@ impl MemoryStore {
             .map(|t| t.lock().lines.iter().map(|l| l.len()).sum::<usize>())
             .sum()
     }
-
-    /// Test hook: the raw line at `seq`, for tamper tests. Not for production use.
-    #[doc(hidden)]
-    pub fn dangerous_replace_line(&self, tenant: &TenantId, seq: Seq, line: Vec<u8>) -> bool {
-        let Some(t) = self.tenant(tenant) else {
-            return false;
-        };
-        let mut t = t.lock();
-        let base = t.base;
-        match seq
-            .0
-            .checked_sub(base)
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| t.lines.get_mut(i))
-        {
-            Some(slot) => {
-                *slot = line.into_boxed_slice();
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 impl Store for MemoryStore {

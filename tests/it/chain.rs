@@ -271,26 +271,43 @@ fn non_canonical_unknown_field_and_duplicate_key_are_malformed() {
 
 #[test]
 fn body_in_a_second_encoding_is_malformed_even_if_rehashed_and_resigned() {
-    // A producer bug (or attacker with the key) writing `"output":null` must
-    // still be refused: one record, one encoding.
+    // A producer bug (or an attacker holding the key) writing `"state":null`
+    // or `"parents":[]` instead of omitting them: hash and signature are
+    // made valid again, and the entry must still be refused (one record,
+    // one encoding).
     let f = fixture();
     let t = tenant("acme");
-    populate(&f, &t, 1);
-    let e = &f.store.read(&t, Seq(0), Seq(1)).unwrap()[0];
-    let mut body = e.body_value().unwrap();
-    body["state"] = Value::Null;
-    let h = e.header().clone();
-    let _ = (body, h);
-    // Entry::seal only accepts typed bodies, so such an entry cannot be
-    // produced by the library; the verifier's body check is exercised by
-    // decoding directly.
-    let mut v = e.body_value().unwrap();
-    v["state"] = Value::Null;
-    assert!(Body::from_value(EntryKind::Decision, &v).is_err());
-    let mut v = e.body_value().unwrap();
-    v["parents"] = serde_json::json!([]);
-    assert!(Body::from_value(EntryKind::Decision, &v).is_err());
-    assert!(Body::from_value(EntryKind::Decision, &e.body_value().unwrap()).is_ok());
+    let lines = populate(&f, &t, 3);
+    for (field, value) in [("state", Value::Null), ("parents", serde_json::json!([]))] {
+        let mut v = parse_strict(&lines[2]).unwrap();
+        let m = v.as_object_mut().unwrap();
+        m.get_mut("body").unwrap()[field] = value;
+        m.remove("hash");
+        m.remove("sig");
+        let hashed = canonical_value(&v).unwrap();
+        let hash = Hash32::digest_parts(&[ai_audit::encoding::ENTRY_HASH_LABEL, &hashed]);
+        let sig = signer().sign(&signature_message(&hash)).unwrap();
+        let m = v.as_object_mut().unwrap();
+        m.insert("hash".into(), hash.to_hex().into());
+        m.insert("sig".into(), sig.to_base64().into());
+        let mut bad = lines.clone();
+        bad[2] = canonical_value(&v).unwrap();
+        let r = verify(&bad);
+        assert!(
+            r.failures.iter().any(|x| x.verdict == Verdict::Malformed
+                && x.check == "body"
+                && x.location.seq == Some(Seq(2))),
+            "{field}: {:#?}",
+            r.failures
+        );
+        // The last entry: hash, signature and links are all intact, so only
+        // the body check fails.
+        assert!(
+            r.failures.iter().all(|x| x.check == "body"),
+            "{field}: {:#?}",
+            r.failures
+        );
+    }
 }
 
 #[test]

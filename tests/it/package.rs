@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use ai_audit::package::*;
@@ -13,25 +12,6 @@ use ai_audit::*;
 use serde_json::{json, Value};
 
 use crate::support::*;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn check_or_bless(rel: &str, content: &[u8]) {
-    let path = root().join(rel);
-    if std::env::var_os("AI_AUDIT_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        return;
-    }
-    let on_disk = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{rel}: {e}; run with AI_AUDIT_BLESS=1 to create it"));
-    assert!(
-        on_disk == content,
-        "{rel} is out of date; if intended, rerun with AI_AUDIT_BLESS=1"
-    );
-}
 
 fn policy() -> SealPolicy {
     SealPolicy {

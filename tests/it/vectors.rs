@@ -3,29 +3,11 @@
 //! for byte; run with `AI_AUDIT_BLESS=1` to rewrite them after an intended
 //! format change (which must also bump the format version and SPEC.md).
 
-use std::path::PathBuf;
-
 use ai_audit::encoding::{parse_canonical, ENTRY_HASH_LABEL};
 use ai_audit::*;
 use serde_json::{json, Value};
 
 use crate::support::*;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn check_or_bless(rel: &str, content: &[u8]) {
-    let path = root().join(rel);
-    if std::env::var_os("AI_AUDIT_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        return;
-    }
-    let on_disk = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{rel}: {e}; run with AI_AUDIT_BLESS=1 to create it"));
-    assert!(on_disk == content, "{rel} is out of date: the format changed. If intended, bump the version, update SPEC.md and rerun with AI_AUDIT_BLESS=1");
-}
 
 /// The vector chain: two per-entry-signed entries of each kind, tenant `acme`.
 fn vector_chain() -> (Fixture, Vec<Entry>) {
