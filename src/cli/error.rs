@@ -73,6 +73,9 @@ pub enum CliError {
         /// The key id of the log's current key.
         expected: crate::keys::KeyId,
     },
+    /// A proof or checkpoint does not verify with the pinned keys.
+    #[error("{0}")]
+    NotVerified(String),
     /// No pinned verifier key was given.
     #[error("no verifier key pinned")]
     NoVerifierKey,
@@ -134,6 +137,10 @@ impl CliError {
             CliError::WrongKey { .. } => {
                 "use the log's current signing key (after a rotation: the new one); a key from `ai-audit keygen` \
                  starts a new log, it cannot sign for this one".into()
+            }
+            CliError::NotVerified(_) => {
+                "pin the key that signs this log's checkpoints (after a rotation: both keys); \
+                 `ai-audit verify` reports every defect of the store".into()
             }
             CliError::NoVerifierKey => format!(
                 "pin the log's public key with --key VKEY (repeat for rotated keys), {} or verifier_keys in the config",

@@ -177,13 +177,25 @@ pub fn inclusion_proof(
 /// [`crate::AuditLog::archive_epoch`]).
 ///
 /// # Errors
-/// [`CliError::UnknownTenant`]; [`CliError::Log`] when the epoch is not
-/// closed or not stored.
+/// [`CliError::UnknownTenant`]; [`CliError::Invalid`] when the epoch is
+/// not closed or not stored; [`CliError::Log`] when the store fails.
 pub fn archive_epoch(
     store: &dyn Store,
     tenant: &TenantId,
     epoch: Epoch,
 ) -> Result<EpochArchive, CliError> {
     super::first_seq(store, tenant)?;
+    let head = store.head(tenant)?.map_or(Epoch(0), |h| h.epoch);
+    if epoch >= head {
+        return Err(CliError::Invalid(format!(
+            "epoch {epoch} of tenant {tenant} is not closed (the current epoch is {head}): \
+             roll it first with `ai-audit epoch roll`"
+        )));
+    }
+    if store.epoch_start(tenant, epoch)?.is_none() {
+        return Err(CliError::Invalid(format!(
+            "epoch {epoch} of tenant {tenant} is not in the store (archived and deleted already?)"
+        )));
+    }
     Ok(crate::log::archive_epoch(store, tenant, epoch)?)
 }

@@ -93,6 +93,22 @@ fn signing_key(ctx: &Ctx) -> Result<LocalSigner, CliError> {
     }
 }
 
+/// An error and its causes, `: `-separated.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(c) = next {
+        s.push_str(&format!(": {c}"));
+        next = c.source();
+    }
+    s
+}
+
+/// `1 tenant`, `2 tenants`: `n` and the noun's singular or plural.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn refuse_existing(path: &Path, force: bool) -> Result<(), CliError> {
     if !force && path.exists() {
         return Err(CliError::Exists(path.to_owned()));
@@ -296,7 +312,11 @@ fn store_headline(v: Verdict) -> String {
 fn render_store_human(url: &str, v: Verdict, reports: &[TenantReport], ring: &KeyRing) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}\n", store_headline(v));
-    let _ = writeln!(out, "Store {url}: {} tenants", reports.len());
+    let _ = writeln!(
+        out,
+        "Store {url}: {}",
+        count(reports.len(), "tenant", "tenants")
+    );
     for r in reports {
         let _ = writeln!(
             out,
@@ -633,7 +653,10 @@ pub fn stats(a: &StatsArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
         print_json(&s)?;
         return Ok(Outcome::Ok);
     }
-    let mut out = format!("store {url}: {} tenants\n", s.tenants.len());
+    let mut out = format!(
+        "store {url}: {}\n",
+        count(s.tenants.len(), "tenant", "tenants")
+    );
     for t in &s.tenants {
         let _ = writeln!(
             out,
@@ -653,8 +676,20 @@ pub fn stats(a: &StatsArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
         for e in &t.epochs {
             let _ = writeln!(
                 out,
-                "  epoch {}: {} entries from seq {}, {} checkpoints, sealed {}",
-                e.epoch, e.entries, e.first_seq, e.checkpoints, e.sealed
+                "  epoch {}: {} from seq {}, {}, sealed {}",
+                e.epoch,
+                count(
+                    usize::try_from(e.entries).unwrap_or(usize::MAX),
+                    "entry",
+                    "entries"
+                ),
+                e.first_seq,
+                count(
+                    usize::try_from(e.checkpoints).unwrap_or(usize::MAX),
+                    "checkpoint",
+                    "checkpoints"
+                ),
+                e.sealed
             );
         }
     }
@@ -978,8 +1013,9 @@ pub fn prove(a: &ProveArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
         proof
             .verify(ai_audit::ProofLeaf::EntryHash(*entry.hash()), &origin, ring)
             .map_err(|e| {
-                CliError::Invalid(format!(
-                    "the proof does not verify with the pinned keys: {e}"
+                CliError::NotVerified(format!(
+                    "the proof does not verify with the pinned keys: {}",
+                    causes(&e)
                 ))
             })?;
     }
@@ -1124,9 +1160,9 @@ pub fn epoch(c: &EpochCommand, ctx: &Ctx) -> Result<Outcome, CliError> {
                 })?;
             } else {
                 let mut s = format!(
-                    "tenant {tenant}: epoch {epoch} archived ({} entries, {} checkpoints)\n",
-                    archive.lines.len(),
-                    archive.checkpoints.len()
+                    "tenant {tenant}: epoch {epoch} archived ({}, {})\n",
+                    count(archive.lines.len(), "entry", "entries"),
+                    count(archive.checkpoints.len(), "checkpoint", "checkpoints")
                 );
                 for f in &files {
                     let _ = writeln!(s, "  {}", f.display());

@@ -129,11 +129,8 @@ fn settings(g: &Global) -> Result<Settings, CliError> {
         .config
         .clone()
         .or_else(|| std::env::var_os(ai_audit::cli::CONFIG_ENV).map(PathBuf::from));
-    let cwd = std::env::current_dir().map_err(|e| CliError::Io {
-        path: PathBuf::from("."),
-        source: e,
-    })?;
-    let file = Layer::load_file(explicit.as_deref(), &cwd)?;
+    // The current folder as the empty path, so paths print as given.
+    let file = Layer::load_file(explicit.as_deref(), std::path::Path::new(""))?;
     Ok(Settings::resolve([flags, env].into_iter().chain(file)))
 }
 
