@@ -628,3 +628,40 @@ fn readme_walkthrough_runs_word_for_word() {
     }
     assert!(dir.path().join("evidence.zip").is_file());
 }
+
+/// `--store redis://…?prefix=P` reads the Redis store (feature `redis`;
+/// needs the test Redis, like every Redis test).
+#[cfg(feature = "redis")]
+#[test]
+fn a_redis_store_by_url() {
+    let redis = Arc::new(crate::redis::harness::TestRedis::new());
+    let log = AuditLog::builder(
+        LogName::new("test.example/log").unwrap(),
+        signer(),
+        redis.clone(),
+    )
+    .random(Arc::new(SeededRandom::new(3)))
+    .build();
+    for i in 0..6 {
+        log.append(&tenant("acme"), &body_of_kind(i)).unwrap();
+    }
+    log.seal_all().unwrap();
+    let s = Site::new();
+    let url = format!("--store={}?prefix={}", redis.url(), redis.prefix());
+    let t = s.run(&[&url, "verify", "--key", "log.vkey"], &[]);
+    assert_eq!(exit_code(&t), "0", "{t}");
+    assert!(t.contains("tenant acme: 6 entries, verified"), "{t}");
+    let t = s.run(&[&url, "list", "--kind", "policy_flag"], &[]);
+    assert!(
+        t.contains("no_medical_advice blocked") && t.contains("1 entry\n"),
+        "{t}"
+    );
+    // Nothing listens on port 1: a clear error, exit 2, and no password shown.
+    let t = s.run(
+        &["--store=redis://user:hunter2@127.0.0.1:1/0", "stats"],
+        &[],
+    );
+    assert_eq!(exit_code(&t), "2", "{t}");
+    assert!(t.contains("hint:") && !t.contains("hunter2"), "{t}");
+    drop(log);
+}

@@ -820,7 +820,7 @@ pub fn list(a: &ListArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
             r.summary
         );
     }
-    let _ = writeln!(out, "{} entries", rows.len());
+    let _ = writeln!(out, "{}", count(rows.len(), "entry", "entries"));
     print(&out);
     Ok(Outcome::Ok)
 }
