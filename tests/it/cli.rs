@@ -254,7 +254,7 @@ fn verify_a_package_says_what_ai_audit_verify_says() {
         let out = Command::new(BIN)
             .args(["verify", zip, "--key", key])
             .current_dir(&vectors)
-            .envs(std::iter::empty::<(&str, &str)>())
+            .env_remove("AI_AUDIT_CONFIG")
             .output()
             .unwrap();
         let want = std::fs::read_to_string(
@@ -331,6 +331,25 @@ fn export_and_verify_round_trip() {
         &[STORE, "--signing-key=other.key", "export", "--out", "x.zip"],
     );
     s.case("export_no_key", &[STORE, "export", "--out", "x.zip"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::copy(s.path("log.key"), s.path("open.key")).unwrap();
+        std::fs::set_permissions(s.path("open.key"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        s.case(
+            "export_key_file_readable_by_others",
+            &[STORE, "--signing-key=open.key", "export", "--out", "x.zip"],
+        );
+    }
+    // The key itself in AI_AUDIT_SIGNING_KEY (as a secret manager injects it).
+    let secret = std::fs::read_to_string(s.path("log.key")).unwrap();
+    let t = s.case_env(
+        "export_key_in_env",
+        &[STORE, "export", "--tenant", "globex", "--out", "env.zip"],
+        &[("AI_AUDIT_SIGNING_KEY", secret.trim())],
+    );
+    assert!(!t.contains("PRIVATE+KEY"));
     s.case(
         "export_malformed_range",
         &[

@@ -105,8 +105,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::NotVerified) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: {}", e.recommendation());
+            output::print_error(&e);
             ExitCode::from(2)
         }
     }
@@ -158,5 +157,13 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Prove(a) => commands::prove(&a, &ctx),
         Command::Epoch(a) => commands::epoch(&a, &ctx),
         Command::Completions { .. } => Ok(Outcome::Ok),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

@@ -43,14 +43,24 @@ impl Progress {
     /// Shows `msg` in place of the previous message.
     pub fn show(&self, msg: &str) {
         if self.on {
-            eprint!("\r\x1b[2K{msg}");
+            let _ = write!(std::io::stderr(), "\r\x1b[2K{msg}");
         }
     }
 
     /// Clears the line.
     pub fn done(&self) {
         if self.on {
-            eprint!("\r\x1b[2K");
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
     }
+}
+
+/// Writes the error and its recommendation to stderr (never panics, even
+/// on a closed stderr).
+pub fn print_error(e: &CliError) {
+    let _ = write!(
+        std::io::stderr(),
+        "error: {e}\nhint: {}\n",
+        e.recommendation()
+    );
 }
