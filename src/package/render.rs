@@ -1,7 +1,8 @@
 //! The report of [`super::verify_package`] as text a person reads and as
 //! the JSON a script reads (schema `ai-audit-verify/v1`, docs/PACKAGE.md).
-//! Shared by `ai-audit-verify` and `ai-audit verify`, so both binaries say
-//! the same thing about the same package.
+//! `ai-audit verify ZIP` renders with it; `ai-audit-verify` still holds a
+//! copy of the same code (tests/it/cli.rs checks that both print the same
+//! bytes for the same package) until it is switched to this module.
 
 use serde::Serialize;
 
