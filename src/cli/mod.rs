@@ -22,7 +22,7 @@ pub use config::{Layer, Settings, CONFIG_ENV, DEFAULT_CONFIG_FILE, STORE_ENV};
 pub use config::{LOG_ENV, SIGNING_KEY_FILE_ENV, VERIFIER_KEYS_ENV};
 pub use error::CliError;
 pub use query::{
-    check_signer, entry_summary, find_by_id, find_entry, first_seq, list, log_name, stats,
+    check_signer, entry_summary, find_by_id, find_entry, first_seq, list, list_in, log_name, stats,
     EpochStats, ListFilter, StoreStats, TenantStats,
 };
 pub use range::{parse_time, EpochRange, SeqRange, TimeRange};

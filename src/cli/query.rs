@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{CliError, SeqRange, TimeRange};
+use super::{CliError, OpenStore, SeqRange, TimeRange};
 use crate::body::{Body, EntryKind};
 use crate::clock::Timestamp;
 use crate::entry::Entry;
@@ -15,7 +15,7 @@ use crate::hash::Hash32;
 use crate::id::{EntryId, Epoch, ExternalId, LogName, Seq, TenantId};
 use crate::package::READ_CHUNK;
 use crate::receipt::Action;
-use crate::store::{ChainHead, Store};
+use crate::store::{ChainHead, EntryFilter, Store};
 
 /// Which entries [`list`] returns. Conditions are combined with AND.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -150,6 +150,57 @@ pub fn list(store: &dyn Store, filter: &ListFilter) -> Result<Vec<Entry>, CliErr
             }
             out.len() < limit
         })?;
+    }
+    Ok(out)
+}
+
+/// As [`list`], but a SQLite store answers trace, time and kind
+/// conditions from its indexes (`SqliteStore::query`) instead of a scan;
+/// every returned entry still passes [`ListFilter::matches`], so both paths
+/// return the same entries.
+///
+/// # Errors
+/// As [`list`].
+pub fn list_in(opened: &OpenStore, filter: &ListFilter) -> Result<Vec<Entry>, CliError> {
+    let indexed = filter.trace.is_some() || filter.time.is_some() || filter.kind.is_some();
+    let OpenStore::Sqlite(sqlite) = opened else {
+        return list(opened.store().as_ref(), filter);
+    };
+    if !indexed {
+        return list(sqlite.as_ref(), filter);
+    }
+    let limit = filter.limit.unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    for t in tenants(sqlite.as_ref(), filter.tenant.as_ref())? {
+        if out.len() >= limit {
+            break;
+        }
+        let mut f = EntryFilter::for_tenant(&t);
+        if let Some(x) = &filter.trace {
+            f = f.trace_id(x);
+        }
+        if let Some(r) = filter.time {
+            f = f.time_range(r.from, r.to);
+        }
+        if let Some(k) = filter.kind {
+            f = f.kind(k);
+        }
+        if let Some(r) = filter.seqs {
+            f = f.seq_range(r.from, r.to);
+        }
+        if filter.action.is_none() {
+            if let Ok(n) = u32::try_from(limit - out.len()) {
+                f = f.limit(n);
+            }
+        }
+        for e in sqlite.query(&f)? {
+            if filter.matches(&e) {
+                out.push(e);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
     }
     Ok(out)
 }

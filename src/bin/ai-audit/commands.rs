@@ -11,8 +11,8 @@ use ai_audit::cli::{
 };
 use ai_audit::package::{self, PackageKind};
 use ai_audit::{
-    AuditLog, EntryId, EntryKind, Epoch, ExternalId, KeyRing, LocalSigner, LogName, Seq, Store,
-    TenantId, Verdict, VerifierKey,
+    AuditLog, EntryId, EntryKind, Epoch, ExternalId, KeyRing, LocalSigner, LogName, Seq, TenantId,
+    Verdict, VerifierKey,
 };
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -461,7 +461,7 @@ struct ExportTenant<'a> {
 /// The seqs of `tenant` whose entries fall in `time` (the export's time
 /// range, mapped onto the chain).
 fn seqs_in_time(
-    store: &dyn Store,
+    opened: &OpenStore,
     tenant: &TenantId,
     time: TimeRange,
 ) -> Result<Vec<Seq>, CliError> {
@@ -470,7 +470,10 @@ fn seqs_in_time(
         time: Some(time),
         ..ListFilter::default()
     };
-    Ok(cli::list(store, &filter)?.iter().map(|e| e.seq()).collect())
+    Ok(cli::list_in(opened, &filter)?
+        .iter()
+        .map(|e| e.seq())
+        .collect())
 }
 
 /// `ai-audit export`.
@@ -519,7 +522,7 @@ pub fn export(a: &ExportArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
                     };
                     cli::list(store, &filter)?.iter().map(|e| e.seq()).collect()
                 }
-                (None, Some(r)) => seqs_in_time(store, t, r)?,
+                (None, Some(r)) => seqs_in_time(&opened, t, r)?,
                 (None, None) => {
                     return Err(CliError::Invalid(
                         "--disclose needs --seqs or --time to select the entries".into(),
@@ -557,7 +560,7 @@ pub fn export(a: &ExportArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
                     }
                 }
                 (Some(t), None, None, Some(r)) => {
-                    let s = seqs_in_time(store, t, r)?;
+                    let s = seqs_in_time(&opened, t, r)?;
                     match (s.first(), s.last()) {
                         (Some(from), Some(to)) => ai_audit::Scope::Seqs {
                             tenant: t.clone(),
@@ -786,7 +789,7 @@ pub fn list(a: &ListArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
         limit: a.limit,
     };
     let (_, opened) = open(ctx, OpenMode::Existing)?;
-    let entries = cli::list(opened.store().as_ref(), &filter)?;
+    let entries = cli::list_in(&opened, &filter)?;
     let rows: Vec<ListRow> = entries
         .iter()
         .map(|e| ListRow {
