@@ -325,6 +325,26 @@ fn export_and_verify_round_trip() {
         "verify_disclosure",
         &["verify", "d.zip", "--key", "log.vkey"],
     );
+    s.case(
+        "export_epochs",
+        &[
+            STORE, sk, "export", "--tenant", "acme", "--epochs", "1..=1", "--out", "ep.zip",
+        ],
+    );
+    s.case(
+        "verify_epochs_zip",
+        &["verify", "ep.zip", "--key", "log.vkey"],
+    );
+    s.case(
+        "export_malformed_epochs",
+        &[
+            STORE, sk, "export", "--tenant", "acme", "--epochs", "one", "--out", "x.zip",
+        ],
+    );
+    s.case(
+        "verify_zip_with_tenant",
+        &["verify", "d.zip", "--tenant", "acme", "--key", "log.vkey"],
+    );
     s.case("export_exists", &[STORE, sk, "export", "--out", "all.zip"]);
     s.case(
         "export_wrong_key",
