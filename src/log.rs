@@ -284,6 +284,39 @@ impl AuditLog {
         v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
     }
 
+    /// As [`AuditLog::append`], with an entry id chosen beforehand (from
+    /// [`AuditLog::new_entry_id`]): sealed fields bind the id of their entry
+    /// (SPEC §4.4), so it must be known before the body is complete. Ids
+    /// must be unique within the tenant's chain.
+    ///
+    /// # Errors
+    /// As [`AuditLog::append`].
+    pub fn append_with_id(
+        &self,
+        tenant: &TenantId,
+        id: EntryId,
+        body: &Body,
+    ) -> Result<Entry, LogError> {
+        let mut v = self.append_batch_with_ids(tenant, &[(id, body)])?;
+        v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
+    }
+
+    /// Appends a `shred` tombstone: only the key store's destroy calls
+    /// write one, after they destroyed the keys it names.
+    pub(crate) fn append_shred(&self, tenant: &TenantId, body: &Body) -> Result<Entry, LogError> {
+        if let Body::Shred(s) = body {
+            s.check_rules().map_err(|reason| {
+                LogError::Store(StoreError::InvalidAppend {
+                    tenant: tenant.clone(),
+                    reason,
+                })
+            })?;
+        }
+        let id = self.new_entry_id();
+        let mut v = self.append_unchecked(tenant, &[(id, body)])?;
+        v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
+    }
+
     /// Chains and stores several bodies atomically, in order (one store
     /// transaction: group commit).
     ///
@@ -303,6 +336,14 @@ impl AuditLog {
         for (_, b) in items {
             check_appendable(tenant, b)?;
         }
+        self.append_unchecked(tenant, items)
+    }
+
+    fn append_unchecked(
+        &self,
+        tenant: &TenantId,
+        items: &[(EntryId, &Body)],
+    ) -> Result<Vec<Entry>, LogError> {
         let values = items
             .iter()
             .map(|(id, b)| {
@@ -778,6 +819,10 @@ fn check_appendable(tenant: &TenantId, body: &Body) -> Result<(), LogError> {
         )),
         Body::KeyRotation(_) => Err(invalid(
             "key_rotation entries are written by rotate_key only".into(),
+        )),
+        Body::Shred(_) => Err(invalid(
+            "shred entries are written by KeyStore::destroy_tenant_key / destroy_subject_key only"
+                .into(),
         )),
         Body::Decision(d) => d
             .check_rules()

@@ -25,6 +25,7 @@ fn vector_chain() -> (Fixture, Vec<Entry>) {
             checks: vec![],
             action: Action::Escalate,
             reasons: vec![],
+            sealed: Vec::new(),
             tags: vec![],
             model: None,
             pii: vec![],
