@@ -15,6 +15,8 @@ mod package;
 mod pii;
 mod pipeline;
 mod segment;
+#[cfg(feature = "collector")]
+mod shred;
 mod store;
 mod vectors;
 
