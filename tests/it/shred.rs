@@ -552,3 +552,283 @@ mod sqlite {
         shred_story(store.clone(), store);
     }
 }
+
+/// Format vectors (SPEC §4.4–4.6, §9): `shred_v1.json` with every
+/// intermediate value of one sealed field and one wrapped key, re-derived
+/// here with plain hmac/sha2/aes-gcm; a chain with sealed fields and both
+/// kinds of tombstone that verifies; and two malformed bodies.
+mod vectors {
+    use super::*;
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use hmac::Mac as _;
+    use serde_json::{json, Value};
+    use sha2::Digest as _;
+
+    fn b64(s: &str) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+    }
+
+    fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        let mut m = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).unwrap();
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().to_vec()
+    }
+
+    fn jsonl(lines: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in lines {
+            out.extend_from_slice(l);
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// A deterministic world: seeded keys (dangerous_key_source), nonces,
+    /// ids and clock, so the vectors are reproducible.
+    fn seeded_world(vault: Arc<MemoryVault>) -> World {
+        let keys = Arc::new(
+            KeyStore::builder(Arc::new(LocalKek::from_bytes(KEK)), vault)
+                .random(Arc::new(SeededRandom::new(5)))
+                .dangerous_key_source(Arc::new(SeededRandom::new(77)))
+                .build(),
+        );
+        let collector = Collector::builder(
+            LogName::new("test.example/log").unwrap(),
+            signer(),
+            Arc::new(MemoryStore::new()),
+        )
+        .key_store(keys.clone())
+        .clock(Arc::new(ManualClock::new(
+            Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+            1_000,
+        )))
+        .random(Arc::new(SeededRandom::new(9)))
+        .build()
+        .unwrap();
+        World { collector, keys }
+    }
+
+    #[test]
+    fn shred_vectors_v1() {
+        let vault = Arc::new(MemoryVault::new());
+        let w = seeded_world(vault.clone());
+        let acme = tenant("acme");
+        let mut d = w.collector.start(&acme).unwrap();
+        d.set_subject("customer-42").unwrap();
+        d.set_input_sealed("Refund card 4111 1111 1111 1111?")
+            .unwrap();
+        d.set_action(Action::Escalate);
+        let e0 = d.emit().unwrap();
+        let mut d = w.collector.start(&acme).unwrap();
+        d.set_input("tenant-level").unwrap();
+        d.seal_field("notes", b"kept under the tenant key").unwrap();
+        d.set_action(Action::Allow);
+        let e1 = d.emit().unwrap();
+        let subject = w.keys.subject_ref(&acme, "customer-42").unwrap();
+        let tenant_raw = raw_keys(&*vault, &KeySlot::Tenant(acme.clone()));
+        let subject_raw = raw_keys(&*vault, &KeySlot::Subject(acme.clone(), subject));
+        let SlotState::Live(tenant_record) = vault.load(&KeySlot::Tenant(acme.clone())).unwrap()
+        else {
+            panic!()
+        };
+        let SlotState::Live(subject_record) = vault
+            .load(&KeySlot::Subject(acme.clone(), subject))
+            .unwrap()
+        else {
+            panic!()
+        };
+        let sealed = sealed_of(&e0).remove(0);
+        let binding = encoding::sealed_field_binding(
+            "acme",
+            Some(&subject.to_hex()),
+            &e0.id().to_hex(),
+            "raw_input",
+            &sealed.key.to_hex(),
+        );
+        let actor = ExternalId::new("dpo-7").unwrap();
+        let s_tomb = w
+            .keys
+            .destroy_subject_key(
+                w.collector.log(),
+                &acme,
+                "customer-42",
+                &actor,
+                &Code::new("gdpr_art17").unwrap(),
+            )
+            .unwrap();
+        let t_tomb = w
+            .keys
+            .destroy_tenant_key(
+                w.collector.log(),
+                &acme,
+                &actor,
+                &Code::new("offboarding").unwrap(),
+            )
+            .unwrap();
+        let entry_texts: Vec<String> = [&e0, &e1, &s_tomb, &t_tomb]
+            .iter()
+            .map(|e| String::from_utf8(e.to_line().unwrap()).unwrap())
+            .collect();
+        let doc = json!({
+            "about": "Crypto-shredding, SPEC §4.4-§4.6. Test-only keys: never use them. Keys and wrapped keys are hex; records are the vault's stored bytes.",
+            "kek_hex": hex::encode(KEK),
+            "kek_id": LocalKek::from_bytes(KEK).kek_id().to_hex(),
+            "tenant": "acme",
+            "tenant_record": String::from_utf8(tenant_record).unwrap(),
+            "tenant_commitment_key_hex": hex::encode(&tenant_raw[0]),
+            "tenant_data_key_hex": hex::encode(&tenant_raw[3]),
+            "subject_id": "customer-42",
+            "subject_ref": subject.to_hex(),
+            "subject_record": String::from_utf8(subject_record).unwrap(),
+            "subject_data_key_hex": hex::encode(&subject_raw[0]),
+            "sealed_field": {
+                "entry": e0.id().to_hex(),
+                "binding": String::from_utf8(binding).unwrap(),
+                "plaintext_utf8": "Refund card 4111 1111 1111 1111?",
+                "sealed": serde_json::to_value(&sealed).unwrap(),
+            },
+            "entries": entry_texts,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).unwrap();
+        text.push('\n');
+        check_or_bless("tests/vectors/shred_v1.json", text.as_bytes());
+        let lines: Vec<Vec<u8>> = [&e0, &e1, &s_tomb, &t_tomb]
+            .iter()
+            .map(|e| e.to_line().unwrap())
+            .collect();
+        check_or_bless("tests/vectors/ok_shredded_v1.jsonl", &jsonl(&lines));
+
+        // Independently, from the file on disk alone.
+        let doc: Value = serde_json::from_slice(
+            &std::fs::read(root().join("tests/vectors/shred_v1.json")).unwrap(),
+        )
+        .unwrap();
+        let s = |p: &str| doc.pointer(p).unwrap().as_str().unwrap().to_owned();
+        let kek = hex::decode(s("/kek_hex")).unwrap();
+        let kek_id = &sha2::Sha256::digest([&b"ai-audit/v1/kek-id\0"[..], &kek].concat())[..8];
+        assert_eq!(hex::encode(kek_id), s("/kek_id"));
+        let kt = hex::decode(s("/tenant_commitment_key_hex")).unwrap();
+        let sref = &hmac(&kt, &[b"ai-audit/v1/subject\0", b"customer-42"])[..16];
+        assert_eq!(hex::encode(sref), s("/subject_ref"));
+        // Unwrap the subject's data key from its stored record.
+        let rec: Value = serde_json::from_str(&s("/subject_record")).unwrap();
+        let key_id = rec["data"]["id"].as_str().unwrap();
+        let aad = format!(
+            "ai-audit/v1/key-wrap\0{{\"id\":\"{key_id}\",\"kek\":\"{}\",\"purpose\":\"data\",\"subject\":\"{}\",\"tenant\":\"acme\",\"v\":1}}",
+            s("/kek_id"),
+            s("/subject_ref")
+        );
+        let wrapped = b64(rec["data"]["wrapped"].as_str().unwrap());
+        assert_eq!(wrapped.len(), 60);
+        let aes = aes_gcm::Aes256Gcm::new_from_slice(&kek).unwrap();
+        let dk = aes
+            .decrypt(
+                wrapped[..12].into(),
+                Payload {
+                    msg: &wrapped[12..],
+                    aad: aad.as_bytes(),
+                },
+            )
+            .unwrap();
+        assert_eq!(hex::encode(&dk), s("/subject_data_key_hex"));
+        let dk_id = &sha2::Sha256::digest([&b"ai-audit/v1/data-key-id\0"[..], &dk].concat())[..16];
+        assert_eq!(hex::encode(dk_id), key_id);
+        // Open the sealed field.
+        let f = &doc["sealed_field"];
+        let binding = format!(
+            "{{\"entry\":\"{}\",\"field\":\"raw_input\",\"key\":\"{key_id}\",\"subject\":\"{}\",\"tenant\":\"acme\",\"v\":1}}",
+            f["entry"].as_str().unwrap(),
+            s("/subject_ref")
+        );
+        assert_eq!(binding, f["binding"].as_str().unwrap());
+        let fk = hmac(&dk, &[b"ai-audit/v1/field-key\0", binding.as_bytes()]);
+        let nonce = hex::decode(f["sealed"]["nonce"].as_str().unwrap()).unwrap();
+        let pt = aes_gcm::Aes256Gcm::new_from_slice(&fk)
+            .unwrap()
+            .decrypt(
+                nonce.as_slice().into(),
+                Payload {
+                    msg: &b64(f["sealed"]["ct"].as_str().unwrap()),
+                    aad: [&b"ai-audit/v1/sealed-field\0"[..], binding.as_bytes()]
+                        .concat()
+                        .as_slice(),
+                },
+            )
+            .unwrap();
+        assert_eq!(pt, f["plaintext_utf8"].as_str().unwrap().as_bytes());
+        // The sealed field is the one in entry 0 of the chain.
+        let e0 = Entry::from_line(doc["entries"][0].as_str().unwrap().as_bytes()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&sealed_of(&e0)[0]).unwrap(),
+            f["sealed"]
+        );
+    }
+
+    /// Re-chains `bodies` as signed entries (bypassing the log's write-side
+    /// checks, which refuse these bodies).
+    fn forged_chain(bodies: &[Body]) -> Vec<Vec<u8>> {
+        let log = LogName::new("test.example/log").unwrap();
+        let t = tenant("acme");
+        let mut prev = genesis(&log, &t);
+        let mut out = Vec::new();
+        for (i, b) in bodies.iter().enumerate() {
+            let h = Header {
+                log: log.clone(),
+                tenant: t.clone(),
+                epoch: Epoch(0),
+                seq: Seq(i as u64),
+                prev,
+                id: EntryId([i as u8 + 1; 16]),
+                ts: Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+            };
+            let e = Entry::seal(h, b, &*signer(), SigningMode::PerEntry).unwrap();
+            prev = *e.hash();
+            out.push(e.to_line().unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn malformed_shredding_bodies_v1() {
+        let w = seeded_world(Arc::new(MemoryVault::new()));
+        let mut d = w.collector.start(&tenant("acme")).unwrap();
+        d.set_input("x").unwrap();
+        d.seal_field("a_first", b"1").unwrap();
+        d.seal_field("b_second", b"2").unwrap();
+        d.set_action(Action::Allow);
+        let Body::Decision(mut receipt) = d.emit().unwrap().body().unwrap() else {
+            panic!()
+        };
+        receipt.sealed.reverse();
+        let unsorted = forged_chain(&[decision(0), Body::Decision(receipt)]);
+        check_or_bless(
+            "tests/vectors/fail_malformed_sealed_order_v1.jsonl",
+            &jsonl(&unsorted),
+        );
+        let shred = Body::Shred(Shred {
+            actor: ExternalId::new("dpo-7").unwrap(),
+            destroyed: Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+            key: None,
+            reason: Code::new("gdpr_art17").unwrap(),
+            scope: ShredScope::Tenant,
+            subject: Some(SubjectRef([7; 16])),
+        });
+        let scope = forged_chain(&[decision(0), shred]);
+        check_or_bless(
+            "tests/vectors/fail_malformed_shred_scope_v1.jsonl",
+            &jsonl(&scope),
+        );
+        for lines in [&unsorted, &scope] {
+            let r = verify_lines(
+                lines.iter().map(Vec::as_slice),
+                &keyring(),
+                &ChainOptions::default(),
+            );
+            assert_eq!(r.verdict(), Verdict::Malformed, "{:?}", r.failures);
+            let f = r.first(Verdict::Malformed).unwrap();
+            assert_eq!(f.check, "body", "{f:?}");
+        }
+    }
+}

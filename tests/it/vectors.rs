@@ -424,6 +424,7 @@ fn published_schemas_are_up_to_date() {
             "store_repair.schema.json",
             schemars::schema_for!(StoreRepair),
         ),
+        ("shred.schema.json", schemars::schema_for!(Shred)),
         ("report.schema.json", schemars::schema_for!(Report)),
     ];
     for (name, schema) in schemas {
