@@ -90,7 +90,9 @@ pub fn subject_ref(key: &CommitmentKey, subject: &str) -> Result<SubjectRef, Shr
     Ok(SubjectRef(r))
 }
 
-fn binding(
+/// `SEALED_FIELD_LABEL || binding` (the AES-GCM associated data); the
+/// binding alone is `aad[SEALED_FIELD_LABEL.len()..]`.
+fn associated_data(
     tenant: &TenantId,
     subject: Option<&SubjectRef>,
     entry: EntryId,
@@ -98,13 +100,17 @@ fn binding(
     key: &DataKeyId,
 ) -> Vec<u8> {
     let subject = subject.map(SubjectRef::to_hex);
-    sealed_field_binding(
+    let binding = sealed_field_binding(
         tenant.as_str(),
         subject.as_deref(),
         &entry.to_hex(),
         field.as_str(),
         &key.to_hex(),
-    )
+    );
+    let mut a = Vec::with_capacity(SEALED_FIELD_LABEL.len() + binding.len());
+    a.extend_from_slice(SEALED_FIELD_LABEL);
+    a.extend_from_slice(&binding);
+    a
 }
 
 fn field_cipher(key: &DataKey, binding: &[u8]) -> Aes256Gcm {
@@ -116,13 +122,6 @@ fn field_cipher(key: &DataKey, binding: &[u8]) -> Aes256Gcm {
         fk.copy_from_slice(&m.finalize().into_bytes());
     }
     Aes256Gcm::new(fk.as_ref().into())
-}
-
-fn aad(binding: &[u8]) -> Vec<u8> {
-    let mut a = Vec::with_capacity(SEALED_FIELD_LABEL.len() + binding.len());
-    a.extend_from_slice(SEALED_FIELD_LABEL);
-    a.extend_from_slice(binding);
-    a
 }
 
 /// Seals `plaintext` as field `field` of entry `entry` of `tenant`, under
@@ -140,12 +139,12 @@ pub fn seal(
     nonce: Nonce,
     plaintext: &[u8],
 ) -> Result<SealedField, ShredError> {
-    let b = binding(tenant, subject, entry, field, &key.id);
-    let cipher = field_cipher(key, &b);
+    let aad = associated_data(tenant, subject, entry, field, &key.id);
+    let cipher = field_cipher(key, &aad[SEALED_FIELD_LABEL.len()..]);
     let mut buf = Vec::with_capacity(plaintext.len() + TAG_LEN);
     buf.extend_from_slice(plaintext);
     let tag = cipher
-        .encrypt_in_place_detached((&nonce.0).into(), &aad(&b), &mut buf)
+        .encrypt_in_place_detached((&nonce.0).into(), &aad, &mut buf)
         .map_err(|_| ShredError::TooLarge)?;
     buf.extend_from_slice(&tag);
     Ok(SealedField {
@@ -174,14 +173,14 @@ pub fn open(
             field: sealed.field.clone(),
         });
     }
-    let b = binding(
+    let aad = associated_data(
         tenant,
         sealed.subject.as_ref(),
         entry,
         &sealed.field,
         &sealed.key,
     );
-    let cipher = field_cipher(key, &b);
+    let cipher = field_cipher(key, &aad[SEALED_FIELD_LABEL.len()..]);
     let bytes = sealed.ct.as_bytes();
     let (ct, tag) = bytes.split_at(bytes.len().saturating_sub(TAG_LEN));
     if tag.len() != TAG_LEN {
@@ -193,7 +192,7 @@ pub fn open(
     cipher
         .decrypt_in_place_detached(
             (&sealed.nonce.0).into(),
-            &aad(&b),
+            &aad,
             &mut buf,
             Tag::from_slice(tag),
         )
