@@ -244,6 +244,30 @@ mod tests {
         assert_eq!(format!("{k:?}"), format!("DataKey({}, <redacted>)", k.id()));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn open_inverts_seal_and_every_flipped_bit_fails(
+            pt in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            entry in proptest::array::uniform16(proptest::num::u8::ANY),
+            nonce in proptest::array::uniform12(proptest::num::u8::ANY),
+            subject in proptest::option::of(proptest::array::uniform16(proptest::num::u8::ANY)),
+            bit in 0usize..(316 * 8),
+        ) {
+            let k = DataKey::from_bytes([3; 32]);
+            let f = Code::new("raw_output").unwrap();
+            let subject = subject.map(SubjectRef);
+            let s = seal(&k, &t("acme"), subject.as_ref(), EntryId(entry), &f, Nonce(nonce), &pt).unwrap();
+            proptest::prop_assert_eq!(&*open(&k, &t("acme"), EntryId(entry), &s).unwrap(), &pt[..]);
+            let mut bytes = s.ct.as_bytes().to_vec();
+            let i = bit % (bytes.len() * 8);
+            bytes[i / 8] ^= 1 << (i % 8);
+            let mut flipped = s.clone();
+            flipped.ct = Ciphertext::new(bytes).unwrap();
+            let tampered = matches!(open(&k, &t("acme"), EntryId(entry), &flipped), Err(ShredError::Tampered { .. }));
+            proptest::prop_assert!(tampered);
+        }
+    }
+
     #[test]
     fn subject_refs_are_keyed_and_checked() {
         let a = CommitmentKey::from_bytes([1; 32]);

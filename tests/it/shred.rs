@@ -439,6 +439,56 @@ fn sealing_needs_a_key_store_and_unique_field_names() {
 }
 
 #[test]
+fn two_key_stores_on_one_vault_agree_and_unknown_subjects_can_be_shredded() {
+    let vault: Arc<dyn KeyVault> = Arc::new(MemoryVault::new());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let a = world(store.clone(), vault.clone());
+    let b = world(store, vault);
+    // Both create keys for the same new tenant and subject concurrently:
+    // one record wins and both use it.
+    let (ea, eb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| record(&a, "acme", Some("carol"), 1));
+        let hb = s.spawn(|| record(&b, "acme", Some("carol"), 2));
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    assert_readable(&a.keys, &eb, "acme", Some("carol"), 2);
+    assert_readable(&b.keys, &ea, "acme", Some("carol"), 1);
+    // A subject that never had a key: the tombstone names no key, and the
+    // subject never gets one afterwards.
+    let acme = tenant("acme");
+    let actor = ExternalId::new("dpo-7").unwrap();
+    let reason = Code::new("gdpr_art17").unwrap();
+    let tomb = a
+        .keys
+        .destroy_subject_key(a.collector.log(), &acme, "dave", &actor, &reason)
+        .unwrap();
+    let Body::Shred(body) = tomb.body().unwrap() else {
+        panic!()
+    };
+    assert_eq!(body.key, None);
+    let mut d = b.collector.start(&acme).unwrap();
+    d.set_subject("dave").unwrap();
+    assert!(matches!(
+        d.seal_field("x", b"y"),
+        Err(CollectorError::Shred(ShredError::Shredded { seq: Some(s), .. })) if s == tomb.seq()
+    ));
+    // The other key store still has carol cached; after forgetting, a
+    // destroy by `a` is seen by `b` too.
+    a.keys
+        .destroy_subject_key(a.collector.log(), &acme, "carol", &actor, &reason)
+        .unwrap();
+    assert!(
+        b.keys.open(&ea, "raw_input").is_ok(),
+        "b's cache (SECURITY.md)"
+    );
+    b.keys.forget_cached_keys();
+    assert!(matches!(
+        b.keys.open(&ea, "raw_input"),
+        Err(ShredError::Shredded { .. })
+    ));
+}
+
+#[test]
 fn applications_cannot_append_a_forged_tombstone() {
     let f = fixture();
     let body = Body::Shred(Shred {
