@@ -709,6 +709,13 @@ impl DecisionDraft {
         &self.tenant
     }
 
+    /// The entry id the sealed fields are bound to, once a field was sealed.
+    /// A receipt with sealed fields must be stored under this id (as
+    /// [`Self::emit`] does; with a pipeline, `Pipeline::submit_with_id`).
+    pub fn entry_id(&self) -> Option<EntryId> {
+        self.entry_id
+    }
+
     /// Builds the receipt body without emitting it.
     ///
     /// # Errors

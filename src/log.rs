@@ -279,6 +279,7 @@ impl AuditLog {
     /// # Errors
     /// [`LogError`] when encoding, signing or the store fails.
     pub fn append(&self, tenant: &TenantId, body: &Body) -> Result<Entry, LogError> {
+        refuse_sealed_without_id(tenant, body)?;
         let id = self.new_entry_id();
         let mut v = self.append_batch_with_ids(tenant, &[(id, body)])?;
         v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
@@ -323,12 +324,15 @@ impl AuditLog {
     /// # Errors
     /// As [`AuditLog::append`]; on error none was stored.
     pub fn append_batch(&self, tenant: &TenantId, bodies: &[Body]) -> Result<Vec<Entry>, LogError> {
+        for b in bodies {
+            refuse_sealed_without_id(tenant, b)?;
+        }
         let items: Vec<(EntryId, &Body)> =
             bodies.iter().map(|b| (self.new_entry_id(), b)).collect();
         self.append_batch_with_ids(tenant, &items)
     }
 
-    fn append_batch_with_ids(
+    pub(crate) fn append_batch_with_ids(
         &self,
         tenant: &TenantId,
         items: &[(EntryId, &Body)],
@@ -798,6 +802,23 @@ impl std::fmt::Debug for AuditLog {
             self.inner.name,
             self.verifier_key()
         )
+    }
+}
+
+/// A decision with sealed fields is bound to the entry id its fields were
+/// sealed for (SPEC §4.4): appending it under a fresh id would store fields
+/// nobody can open, so the fresh-id paths refuse it.
+fn refuse_sealed_without_id(tenant: &TenantId, body: &Body) -> Result<(), LogError> {
+    match body {
+        Body::Decision(d) if !d.sealed.is_empty() => {
+            Err(LogError::Store(StoreError::InvalidAppend {
+                tenant: tenant.clone(),
+                reason: "a decision with sealed fields must be appended under the entry id its \
+                         fields were sealed for (append_with_id, Pipeline::submit_with_id)"
+                    .into(),
+            }))
+        }
+        _ => Ok(()),
     }
 }
 

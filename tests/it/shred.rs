@@ -489,6 +489,46 @@ fn two_key_stores_on_one_vault_agree_and_unknown_subjects_can_be_shredded() {
 }
 
 #[test]
+fn a_sealed_receipt_is_stored_only_under_the_id_its_fields_bind() {
+    let w = world(Arc::new(MemoryStore::new()), Arc::new(MemoryVault::new()));
+    let acme = tenant("acme");
+    let mut d = w.collector.start(&acme).unwrap();
+    assert_eq!(d.entry_id(), None);
+    d.set_input_sealed("queued")
+        .unwrap()
+        .set_action(Action::Allow);
+    let id = d.entry_id().unwrap();
+    let body = Body::Decision(Box::new(d.to_receipt().unwrap()));
+    // Under a fresh id the fields could never be opened: refused.
+    let log = w.collector.log();
+    for err in [
+        log.append(&acme, &body).unwrap_err().to_string(),
+        log.append_batch(&acme, std::slice::from_ref(&body))
+            .unwrap_err()
+            .to_string(),
+    ] {
+        assert!(
+            err.contains("sealed fields must be appended under the entry id"),
+            "{err}"
+        );
+    }
+    let p = Pipeline::start(log.clone(), PipelineConfig::default());
+    assert!(matches!(
+        p.submit(&acme, body.clone()),
+        Err(PipelineError::Append(m)) if m.contains("submit_with_id")
+    ));
+    // Through the pipeline with its id, it opens.
+    let e = p
+        .submit_with_id(&acme, id, body)
+        .unwrap()
+        .wait(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(e.id(), id);
+    assert_eq!(&*w.keys.open(&e, "raw_input").unwrap(), b"queued");
+    p.shutdown().unwrap();
+}
+
+#[test]
 fn applications_cannot_append_a_forged_tombstone() {
     let f = fixture();
     let body = Body::Shred(Shred {
