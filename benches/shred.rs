@@ -9,6 +9,8 @@
 //! - `encode/receipt_{plain,sealed_1k}`: canonical encoding of a receipt without
 //!   and with one 1 KiB sealed field (the base64 text in the entry).
 //! - `open/key_store_1k`: an authorised reader opening it.
+//! - `baseline/*`: raw AES-256-GCM of 1 KiB, AES-256 and AES-GCM key setup, and one
+//!   HMAC-SHA256 over a binding-sized message: the parts of `seal/cipher_1k`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -43,6 +45,20 @@ fn bench(c: &mut Criterion) {
                 aes.encrypt_in_place_detached(&[1u8; 12].into(), b"aad", &mut buf)
                     .unwrap();
                 buf
+            })
+        });
+        g.bench_function("aes256_key_setup", |b| {
+            use aes_gcm::aead::generic_array::GenericArray;
+            b.iter(|| {
+                <aes::Aes256 as aes::cipher::KeyInit>::new(GenericArray::from_slice(&[5u8; 32]))
+            })
+        });
+        g.bench_function("hmac_derive", |b| {
+            use hmac::Mac;
+            b.iter(|| {
+                let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&[5u8; 32]).unwrap();
+                m.update(&[0u8; 170]);
+                m.finalize().into_bytes()
             })
         });
         g.bench_function("aes_gcm_key_setup", |b| {
