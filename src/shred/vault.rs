@@ -46,8 +46,8 @@ impl std::fmt::Display for KeySlot {
     }
 }
 
-/// What a slot holds.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// What a slot holds. `Debug` does not print the record.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SlotState {
     /// No key was ever created.
@@ -58,6 +58,16 @@ pub enum SlotState {
     /// while a destroy is incomplete: the keys are gone, the tombstone is not
     /// yet recorded).
     Shredded(Option<Seq>),
+}
+
+impl std::fmt::Debug for SlotState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SlotState::Absent => f.write_str("Absent"),
+            SlotState::Live(r) => write!(f, "Live(<{} byte record>)", r.len()),
+            SlotState::Shredded(seq) => write!(f, "Shredded({seq:?})"),
+        }
+    }
 }
 
 /// Persistent storage of wrapped keys and shred markers.
