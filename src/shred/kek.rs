@@ -9,9 +9,9 @@
 use std::path::Path;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::Aes256Gcm;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::cipher::Aes256Gcm;
 use super::format::{KekId, Nonce};
 use super::ShredError;
 use crate::encoding::KEK_ID_LABEL;
