@@ -881,6 +881,53 @@ mod vectors {
     }
 
     #[test]
+    fn a_field_sealed_after_its_shred_is_a_warning() {
+        // A writer that still had the subject's key cached seals after the
+        // tombstone: the chain is intact, the claim and the data disagree.
+        let w = seeded_world(Arc::new(MemoryVault::new()));
+        let acme = tenant("acme");
+        let mut d = w.collector.start(&acme).unwrap();
+        d.set_subject("erin").unwrap();
+        d.set_input_sealed("late").unwrap();
+        d.set_action(Action::Allow);
+        let Body::Decision(late) = d.emit().unwrap().body().unwrap() else {
+            panic!()
+        };
+        let subject = late.sealed[0].subject.unwrap();
+        let shred = Body::Shred(Shred {
+            actor: ExternalId::new("dpo-7").unwrap(),
+            destroyed: Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+            key: Some(late.sealed[0].key),
+            reason: Code::new("gdpr_art17").unwrap(),
+            scope: ShredScope::Subject,
+            subject: Some(subject),
+        });
+        let lines = forged_chain(&[decision(0), shred, Body::Decision(late)]);
+        let r = verify_lines(
+            lines.iter().map(Vec::as_slice),
+            &keyring(),
+            &ChainOptions::default(),
+        );
+        assert!(r.is_verified(), "{:?}", r.failures);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert_eq!(r.warnings[0].check, "sealed_after_shred");
+        assert_eq!(r.warnings[0].location.seq, Some(Seq(2)));
+        assert!(r.warnings[0].detail.contains("shred at seq 1"));
+        // The reference's own chain has no such warning.
+        let text = std::fs::read(root().join("tests/vectors/ok_shredded_v1.jsonl")).unwrap();
+        let ok = verify_lines(
+            text.split(|b| *b == b'\n').filter(|l| !l.is_empty()),
+            &keyring(),
+            &ChainOptions::default(),
+        );
+        assert!(
+            ok.is_verified() && ok.warnings.is_empty(),
+            "{:?}",
+            ok.warnings
+        );
+    }
+
+    #[test]
     fn malformed_shredding_bodies_v1() {
         let w = seeded_world(Arc::new(MemoryVault::new()));
         let mut d = w.collector.start(&tenant("acme")).unwrap();
