@@ -279,8 +279,42 @@ impl AuditLog {
     /// # Errors
     /// [`LogError`] when encoding, signing or the store fails.
     pub fn append(&self, tenant: &TenantId, body: &Body) -> Result<Entry, LogError> {
+        refuse_sealed_without_id(tenant, body)?;
         let id = self.new_entry_id();
         let mut v = self.append_batch_with_ids(tenant, &[(id, body)])?;
+        v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
+    }
+
+    /// As [`AuditLog::append`], with an entry id chosen beforehand (from
+    /// [`AuditLog::new_entry_id`]): sealed fields bind the id of their entry
+    /// (SPEC §4.4), so it must be known before the body is complete. Ids
+    /// must be unique within the tenant's chain.
+    ///
+    /// # Errors
+    /// As [`AuditLog::append`].
+    pub fn append_with_id(
+        &self,
+        tenant: &TenantId,
+        id: EntryId,
+        body: &Body,
+    ) -> Result<Entry, LogError> {
+        let mut v = self.append_batch_with_ids(tenant, &[(id, body)])?;
+        v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
+    }
+
+    /// Appends a `shred` tombstone: only the key store's destroy calls
+    /// write one, after they destroyed the keys it names.
+    pub(crate) fn append_shred(&self, tenant: &TenantId, body: &Body) -> Result<Entry, LogError> {
+        if let Body::Shred(s) = body {
+            s.check_rules().map_err(|reason| {
+                LogError::Store(StoreError::InvalidAppend {
+                    tenant: tenant.clone(),
+                    reason,
+                })
+            })?;
+        }
+        let id = self.new_entry_id();
+        let mut v = self.append_unchecked(tenant, &[(id, body)])?;
         v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
     }
 
@@ -290,12 +324,15 @@ impl AuditLog {
     /// # Errors
     /// As [`AuditLog::append`]; on error none was stored.
     pub fn append_batch(&self, tenant: &TenantId, bodies: &[Body]) -> Result<Vec<Entry>, LogError> {
+        for b in bodies {
+            refuse_sealed_without_id(tenant, b)?;
+        }
         let items: Vec<(EntryId, &Body)> =
             bodies.iter().map(|b| (self.new_entry_id(), b)).collect();
         self.append_batch_with_ids(tenant, &items)
     }
 
-    fn append_batch_with_ids(
+    pub(crate) fn append_batch_with_ids(
         &self,
         tenant: &TenantId,
         items: &[(EntryId, &Body)],
@@ -303,6 +340,14 @@ impl AuditLog {
         for (_, b) in items {
             check_appendable(tenant, b)?;
         }
+        self.append_unchecked(tenant, items)
+    }
+
+    fn append_unchecked(
+        &self,
+        tenant: &TenantId,
+        items: &[(EntryId, &Body)],
+    ) -> Result<Vec<Entry>, LogError> {
         let values = items
             .iter()
             .map(|(id, b)| {
@@ -702,6 +747,23 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
+/// A decision with sealed fields is bound to the entry id its fields were
+/// sealed for (SPEC §4.4): appending it under a fresh id would store fields
+/// nobody can open, so the fresh-id paths refuse it.
+fn refuse_sealed_without_id(tenant: &TenantId, body: &Body) -> Result<(), LogError> {
+    match body {
+        Body::Decision(d) if !d.sealed.is_empty() => {
+            Err(LogError::Store(StoreError::InvalidAppend {
+                tenant: tenant.clone(),
+                reason: "a decision with sealed fields must be appended under the entry id its \
+                         fields were sealed for (append_with_id, Pipeline::submit_with_id)"
+                    .into(),
+            }))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Refuses bodies an application must not append itself: `epoch_link` and
 /// `key_rotation` entries are written only by [`AuditLog::roll_epoch`] and
 /// [`AuditLog::rotate_key`] (which place, seal and sign them correctly), and
@@ -720,6 +782,10 @@ fn check_appendable(tenant: &TenantId, body: &Body) -> Result<(), LogError> {
         )),
         Body::KeyRotation(_) => Err(invalid(
             "key_rotation entries are written by rotate_key only".into(),
+        )),
+        Body::Shred(_) => Err(invalid(
+            "shred entries are written by KeyStore::destroy_tenant_key / destroy_subject_key only"
+                .into(),
         )),
         Body::Decision(d) => d
             .check_rules()

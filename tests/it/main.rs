@@ -17,6 +17,8 @@ mod package;
 mod pii;
 mod pipeline;
 mod segment;
+#[cfg(feature = "collector")]
+mod shred;
 mod store;
 mod vectors;
 

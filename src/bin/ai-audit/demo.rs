@@ -97,6 +97,12 @@ pub fn run(a: &DemoArgs, _ctx: &Ctx) -> Result<Outcome, CliError> {
                         s.package.display(),
                         s.package_verdict
                     );
+                    if let Some(seq) = s.shred.tombstone_seq {
+                        outln!(
+                            "crypto-shredding:        customer-3 of the first tenant erased (shred tombstone at seq {seq}); {} of its sealed prompts unreadable, {} of other customers still readable, {} sealed in all",
+                            s.shred.shredded_fields, s.shred.readable_fields, s.shred.sealed_fields
+                        );
+                    }
                     outln!();
                     outln!("an auditor checks it with the separately received keys:");
                     outln!(
