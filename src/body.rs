@@ -9,6 +9,7 @@ use crate::hash::Hash32;
 use crate::id::{Code, EntryId, Epoch, ExternalId};
 use crate::keys::VerifierKey;
 use crate::merkle::TreeSize;
+use crate::monitor::MonitorResult;
 use crate::receipt::{DecisionReceipt, Metrics};
 
 /// The kind of a log entry. Its wire name selects the body schema.
@@ -43,6 +44,8 @@ pub enum EntryKind {
     EpochLink,
     /// The store repaired a torn or inconsistent tail on open ([`StoreRepair`]).
     StoreRepair,
+    /// A monitor run over verified entries ([`crate::monitor::MonitorResult`]).
+    Monitor,
 }
 
 impl EntryKind {
@@ -56,6 +59,7 @@ impl EntryKind {
             EntryKind::KeyRotation => "key_rotation",
             EntryKind::EpochLink => "epoch_link",
             EntryKind::StoreRepair => "store_repair",
+            EntryKind::Monitor => "monitor",
         }
     }
 }
@@ -235,6 +239,8 @@ pub enum Body {
     EpochLink(EpochLink),
     /// `store_repair`
     StoreRepair(StoreRepair),
+    /// `monitor`
+    Monitor(MonitorResult),
 }
 
 impl Body {
@@ -248,6 +254,7 @@ impl Body {
             Body::KeyRotation(_) => EntryKind::KeyRotation,
             Body::EpochLink(_) => EntryKind::EpochLink,
             Body::StoreRepair(_) => EntryKind::StoreRepair,
+            Body::Monitor(_) => EntryKind::Monitor,
         }
     }
 
@@ -265,6 +272,7 @@ impl Body {
             Body::KeyRotation(b) => encoding::to_canonical_record(b),
             Body::EpochLink(b) => encoding::to_canonical_record(b),
             Body::StoreRepair(b) => encoding::to_canonical_record(b),
+            Body::Monitor(b) => encoding::to_canonical_record(b),
         }
     }
 
@@ -281,6 +289,7 @@ impl Body {
             Body::KeyRotation(b) => serde_json::to_value(b),
             Body::EpochLink(b) => serde_json::to_value(b),
             Body::StoreRepair(b) => serde_json::to_value(b),
+            Body::Monitor(b) => serde_json::to_value(b),
         };
         let v = r.map_err(|e| EncodingError::Serialize(e.to_string()))?;
         // Validate encodability now (non-finite floats, large integers).
@@ -307,6 +316,7 @@ impl Body {
             EntryKind::KeyRotation => Body::KeyRotation(de(v)?),
             EntryKind::EpochLink => Body::EpochLink(de(v)?),
             EntryKind::StoreRepair => Body::StoreRepair(de(v)?),
+            EntryKind::Monitor => Body::Monitor(de(v)?),
         };
         let rules = match &body {
             Body::Decision(d) => d.check_rules(),

@@ -22,6 +22,7 @@ mod id;
 mod keys;
 mod log;
 pub mod merkle;
+pub mod monitor;
 mod note;
 pub mod package;
 #[cfg(feature = "collector")]
@@ -33,6 +34,7 @@ mod report;
 mod secret;
 mod segment;
 mod store;
+mod verified;
 
 // The public surface, module by module.
 //
@@ -85,6 +87,8 @@ pub use chain::{
 };
 pub use report::{Finding, Location, Report, Verdict};
 pub use segment::{verify_segment, NoteInput};
+// Analyses over verified entries only (modules `monitor`, `compliance` hold the details):
+pub use verified::{Integrity, VerifiedEntry, VerifiedError, VerifiedLog};
 // Evidence packages (module `package` holds the format details):
 pub use package::{
     export_disclosure, export_package, verify_package, PackageError, PackageReport, Scope,

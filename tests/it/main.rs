@@ -7,6 +7,7 @@ mod chain;
 mod checkpoint;
 #[cfg(feature = "collector")]
 mod collector;
+mod compliance;
 #[cfg(all(feature = "collector", feature = "sqlite"))]
 mod demo;
 mod merkle;

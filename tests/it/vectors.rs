@@ -424,6 +424,10 @@ fn published_schemas_are_up_to_date() {
             schemars::schema_for!(StoreRepair),
         ),
         ("report.schema.json", schemars::schema_for!(Report)),
+        (
+            "monitor.schema.json",
+            schemars::schema_for!(ai_audit::monitor::MonitorResult),
+        ),
     ];
     for (name, schema) in schemas {
         let v = serde_json::to_value(&schema).unwrap();

@@ -1,0 +1,249 @@
+//! Analyses over verified entries (SPEC §11): the verified-log gate,
+//! monitors and their `monitor` entries, crosswalks, reports, contracts and
+//! trace graphs; their vectors in tests/vectors/.
+
+use ai_audit::encoding::{canonical_value, ENTRY_HASH_LABEL};
+use ai_audit::monitor::{self, *};
+use ai_audit::*;
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A decision with `action` and a latency.
+pub fn decision_with(i: u64, action: Action, latency: u64) -> Body {
+    let Body::Decision(mut d) = decision(i) else {
+        unreachable!()
+    };
+    d.action = action;
+    d.metrics.latency_ms = Some(latency);
+    Body::Decision(d)
+}
+
+fn verified(f: &Fixture, t: &TenantId) -> VerifiedLog {
+    let entries = f.store.read(t, Seq(0), Seq(u64::MAX)).unwrap();
+    VerifiedLog::from_chain(&entries, &keyring(), &ChainOptions::default()).unwrap()
+}
+
+/// Re-hashes and re-signs a line after `edit` changed its JSON (as a
+/// producer holding the key would), so only the body rules can catch it.
+fn resign(line: &[u8], edit: impl Fn(&mut Value)) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(line).unwrap();
+    edit(&mut v);
+    let m = v.as_object_mut().unwrap();
+    m.remove("hash");
+    m.remove("sig");
+    let hash = Hash32::digest_parts(&[ENTRY_HASH_LABEL, &canonical_value(&v).unwrap()]);
+    let sig = signer().sign(&signature_message(&hash)).unwrap();
+    let m = v.as_object_mut().unwrap();
+    m.insert("hash".into(), hash.to_hex().into());
+    m.insert("sig".into(), sig.to_base64().into());
+    canonical_value(&v).unwrap()
+}
+
+fn jsonl(lines: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(l);
+        out.push(b'\n');
+    }
+    out
+}
+
+#[test]
+fn only_verified_logs_are_analysed() {
+    let f = fixture();
+    let t = tenant("acme");
+    populate(&f, &t, 6);
+    let mut entries = f.store.read(&t, Seq(0), Seq(100)).unwrap();
+    let ok = VerifiedLog::from_chain(&entries, &keyring(), &ChainOptions::default()).unwrap();
+    assert_eq!(ok.entries().len(), 6);
+    assert_eq!(ok.integrity().epochs, vec![Epoch(0)]);
+    assert!(ok.integrity().from_genesis);
+    assert_eq!(ok.get(Seq(3)).unwrap().seq(), Seq(3));
+    assert!(ok.get(Seq(6)).is_none());
+    // A dropped entry, a foreign key, an empty log: refused with the report.
+    entries.remove(2);
+    match VerifiedLog::from_chain(&entries, &keyring(), &ChainOptions::default()) {
+        Err(VerifiedError::NotVerified(r)) => assert_eq!(r.verdict(), Verdict::Missing),
+        other => panic!("{other:?}"),
+    }
+    let err =
+        VerifiedLog::from_chain(&entries, &KeyRing::new(), &ChainOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("verification failed"), "{err}");
+    assert!(matches!(
+        VerifiedLog::from_chain(&[], &keyring(), &ChainOptions::default()),
+        Err(VerifiedError::NotVerified(_))
+    ));
+    let anywhere = ChainOptions {
+        anchor: Anchor::Anywhere,
+        ..ChainOptions::default()
+    };
+    assert!(matches!(
+        VerifiedLog::from_chain(&[], &keyring(), &anywhere),
+        Err(VerifiedError::Empty)
+    ));
+}
+
+#[test]
+fn batch_sealed_log_is_analysed_only_with_its_checkpoints() {
+    let policy = SealPolicy {
+        every_entries: Some(4),
+        ..SealPolicy::default()
+    };
+    let f = fixture_sealed(SigningMode::BatchSealed, policy);
+    let t = tenant("acme");
+    populate(&f, &t, 8);
+    f.log.seal(&t).unwrap();
+    let entries = f.store.read(&t, Seq(0), Seq(100)).unwrap();
+    let ns = notes(&f, &t);
+    let v = VerifiedLog::from_segment(&entries, &ns, &keyring(), &ChainOptions::default()).unwrap();
+    assert_eq!(v.integrity().checkpoints, ns.len() as u64);
+    assert!(VerifiedLog::from_chain(&entries, &keyring(), &ChainOptions::default()).is_err());
+    assert!(
+        VerifiedLog::from_segment(&entries, &[], &keyring(), &ChainOptions::default()).is_err()
+    );
+}
+
+/// SPRT on a real log: 300 allows then rejects; CUSUM flags at the third
+/// reject; the result goes back into the log as a `monitor` entry that
+/// verifies and decodes to the same body.
+#[test]
+fn sprt_flags_a_shift_and_its_result_is_logged() {
+    let f = fixture();
+    let t = tenant("acme");
+    for i in 0..300 {
+        f.log
+            .append(&t, &decision_with(i, Action::Allow, 100))
+            .unwrap();
+    }
+    for i in 300..310 {
+        f.log
+            .append(&t, &decision_with(i, Action::Reject, 100))
+            .unwrap();
+    }
+    let v = verified(&f, &t);
+    let p = SprtParams::default();
+    let r = sprt::run(&p, &v).unwrap();
+    assert_eq!(r.alarms.first(), Some(&Seq(302)));
+    assert_eq!((r.observations, r.counted), (310, 10));
+    let name = Code::new("reject_rate").unwrap();
+    let body = r.to_result(&name, &p).unwrap();
+    assert!(body.alarm);
+    assert_eq!((body.first, body.last), (Seq(0), Seq(309)));
+    assert_eq!(body.params, monitor::params_digest(&p).unwrap());
+    let e = f.log.append(&t, &Body::Monitor(body.clone())).unwrap();
+    assert_eq!(e.kind(), EntryKind::Monitor);
+    let v = verified(&f, &t);
+    assert_eq!(v.get(Seq(310)).unwrap().body(), &Body::Monitor(body));
+    // The monitor entry itself is not a decision: the test reads the same.
+    assert_eq!(sprt::run(&p, &v).unwrap().observations, 310);
+}
+
+#[test]
+fn drift_and_regression_on_a_log() {
+    let f = fixture();
+    let t = tenant("acme");
+    for i in 0..200 {
+        let a = if i < 100 {
+            [Action::Allow, Action::Allow, Action::Allow, Action::Reject][i as usize % 4]
+        } else {
+            [Action::Reject, Action::Escalate][i as usize % 2]
+        };
+        let lat = if i < 150 { 100 + i % 7 } else { 400 + i % 7 };
+        f.log.append(&t, &decision_with(i, a, lat)).unwrap();
+    }
+    let v = verified(&f, &t);
+    let dp = DriftParams {
+        baseline: Baseline::Frozen { n: 100 },
+        window: 50,
+        threshold: 0.1,
+    };
+    let d = drift::run(&dp, &v).unwrap();
+    assert_eq!(d.windows.len(), 2);
+    // Baseline (¾ allow, ¼ reject) vs (½ reject, ½ escalate), hand-computed:
+    // M = (3/8, 3/8, 1/4): ½[¾·log2 2 + ¼·log2(2/3)] + ½[½·log2(4/3) + ½·log2 2] = 0.68872.
+    let want =
+        0.5 * (0.75 + 0.25 * (2.0f64 / 3.0).log2()) + 0.5 * (0.5 * (4.0f64 / 3.0).log2() + 0.5);
+    assert!(
+        (d.windows[0].jsd - want).abs() < 1e-12,
+        "{}",
+        d.windows[0].jsd
+    );
+    assert!(d.windows.iter().all(|w| w.alarm));
+    let dr = d
+        .to_result(&Code::new("action_drift").unwrap(), &dp)
+        .unwrap();
+    assert_eq!(dr.method, MonitorMethod::Drift);
+
+    let rp = RegressionParams {
+        baseline: 100,
+        window: 50,
+        ..RegressionParams::default()
+    };
+    let r = regression::run(&rp, &v).unwrap();
+    assert_eq!(r.windows.len(), 2);
+    assert!(!r.windows[0].alarm, "{:?}", r.windows[0]);
+    assert!(r.windows[1].alarm && r.windows[1].outliers == 50);
+    assert_eq!(r.windows[1].outlier_seqs[0], Seq(150));
+    let rr = r.to_result(&Code::new("latency").unwrap(), &rp).unwrap();
+    f.log.append(&t, &Body::Monitor(dr)).unwrap();
+    f.log.append(&t, &Body::Monitor(rr)).unwrap();
+    assert_eq!(verified(&f, &t).entries().len(), 202);
+}
+
+/// `monitor` vectors (SPEC §9, §11.2): a chain with a `monitor` entry, the
+/// parameter digest, and a re-signed entry with an unknown method.
+#[test]
+fn monitor_vectors_v1() {
+    let f = fixture();
+    let t = tenant("acme");
+    for i in 0..6 {
+        let a = if i >= 3 {
+            Action::Reject
+        } else {
+            Action::Allow
+        };
+        f.log.append(&t, &decision_with(i, a, 100 + i)).unwrap();
+    }
+    let v = verified(&f, &t);
+    let p = SprtParams::default();
+    let r = sprt::run(&p, &v).unwrap();
+    assert_eq!(r.alarms, vec![Seq(5)]);
+    let body = r.to_result(&Code::new("reject_rate").unwrap(), &p).unwrap();
+    f.log.append(&t, &Body::Monitor(body)).unwrap();
+    let ls = lines(&f, &t);
+    assert!(verify(&ls).is_verified());
+    check_or_bless("tests/vectors/ok_monitor_v1.jsonl", &jsonl(&ls));
+
+    let params_jcs = ai_audit::encoding::to_canonical(&p).unwrap();
+    assert_eq!(
+        String::from_utf8(params_jcs.clone()).unwrap(),
+        r#"{"actions":["reject","escalate"],"alpha":0.05,"beta":0.1,"p0":0.05,"p1":0.15,"restart":"cusum"}"#
+    );
+    let digest = Hash32::digest_parts(&[b"ai-audit/v1/monitor-params\0", &params_jcs]);
+    assert_eq!(digest, monitor::params_digest(&p).unwrap());
+    let doc = serde_json::json!({
+        "_about": "SPEC §11.2: monitor parameter digests = SHA-256(label || JCS(params))",
+        "label": "ai-audit/v1/monitor-params\\0",
+        "sprt_default": {"params_jcs": String::from_utf8(params_jcs).unwrap(), "digest": digest.to_hex()},
+        "monitor_line_seq6": String::from_utf8(ls[6].clone()).unwrap(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap();
+    text.push('\n');
+    check_or_bless("tests/vectors/monitor_v1.json", text.as_bytes());
+
+    let mut bad = ls.clone();
+    bad[6] = resign(&ls[6], |v| v["body"]["method"] = "cusum".into());
+    let r = verify(&bad);
+    assert_eq!(r.verdict(), Verdict::Malformed);
+    assert_eq!(r.failures[0].check, "body");
+    assert_eq!(r.failures[0].location.seq, Some(Seq(6)));
+    check_or_bless(
+        "tests/vectors/fail_monitor_unknown_method_v1.jsonl",
+        &jsonl(&bad),
+    );
+    // A statistic given as a string is malformed too.
+    let mut bad2 = ls;
+    bad2[6] = resign(&bad2[6], |v| v["body"]["statistic"] = "2.89".into());
+    assert_eq!(verify(&bad2).verdict(), Verdict::Malformed);
+}
