@@ -239,7 +239,7 @@ fn monitor_vectors_v1() {
     assert_eq!(r.failures[0].check, "body");
     assert_eq!(r.failures[0].location.seq, Some(Seq(6)));
     check_or_bless(
-        "tests/vectors/fail_monitor_unknown_method_v1.jsonl",
+        "tests/vectors/fail_malformed_monitor_method_v1.jsonl",
         &jsonl(&bad),
     );
     // A statistic given as a string is malformed too.
