@@ -13,6 +13,7 @@ mod clock;
 #[cfg(feature = "collector")]
 mod collector;
 mod commitment;
+pub mod compliance;
 #[cfg(all(feature = "collector", feature = "sqlite"))]
 pub mod demo;
 pub mod encoding;

@@ -247,3 +247,149 @@ fn monitor_vectors_v1() {
     bad2[6] = resign(&bad2[6], |v| v["body"]["statistic"] = "2.89".into());
     assert_eq!(verify(&bad2).verdict(), Verdict::Malformed);
 }
+
+fn oversight(target: EntryId, outcome: OversightOutcome, note: Option<&str>) -> Body {
+    Body::HumanOversight(HumanOversight {
+        note: note.map(str::to_owned),
+        outcome,
+        reviewer: ExternalId::new("reviewer-1").unwrap(),
+        target,
+        trace_id: None,
+    })
+}
+
+fn status_of<'a>(
+    r: &'a compliance::CrosswalkResult,
+    fw: &str,
+    ctl: &str,
+) -> &'a compliance::ControlResult {
+    r.frameworks
+        .iter()
+        .find(|f| f.id.as_str() == fw)
+        .unwrap()
+        .controls
+        .iter()
+        .find(|c| c.id.as_str() == ctl)
+        .unwrap()
+}
+
+/// A generated log with known coverage: 10 decisions (escalate at seq 3,
+/// reject at seq 5), a sign-off of seq 3, no monitor, no checkpoint.
+#[test]
+fn crosswalk_statuses_on_a_log_with_known_coverage() {
+    use compliance::Status::*;
+    let f = fixture();
+    let t = tenant("acme");
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let a = match i {
+            3 => Action::Escalate,
+            5 => Action::Reject,
+            _ => Action::Allow,
+        };
+        ids.push(f.log.append(&t, &decision_with(i, a, 100)).unwrap().id());
+    }
+    f.log
+        .append(&t, &oversight(ids[3], OversightOutcome::Approve, None))
+        .unwrap();
+    let cw = compliance::Crosswalk::builtin().unwrap();
+    let r = cw.evaluate(&verified(&f, &t)).unwrap();
+    assert!(r.notice.contains("not legal advice"));
+    let art14 = status_of(&r, "eu_ai_act", "art14");
+    assert_eq!(art14.status, Pass);
+    assert_eq!(art14.evidence[0].evidence, vec![Seq(3)]);
+    assert_eq!(art14.evidence[1].evidence, vec![Seq(10)]);
+    // Checks on every decision, but no monitor: PARTIAL.
+    let art9 = status_of(&r, "eu_ai_act", "art9");
+    assert_eq!(art9.status, Partial);
+    assert_eq!(
+        (art9.evidence[0].status, art9.evidence[1].status),
+        (Fail, Pass)
+    );
+    assert_eq!(art9.evidence[1].ratio, Some(1.0));
+    assert_eq!(art9.evidence[1].scope, 10);
+    assert_eq!(status_of(&r, "eu_ai_act", "art17").status, Fail);
+    // Chain verified, no checkpoint given: PARTIAL.
+    assert_eq!(status_of(&r, "eu_ai_act", "art12").status, Partial);
+    assert_eq!(status_of(&r, "eu_ai_act", "art10").status, Partial);
+    // No erasure recorded: N/A, not FAIL. The reject at seq 5 was never reviewed.
+    assert_eq!(status_of(&r, "gdpr", "art17").status, NotApplicable);
+    let art22 = status_of(&r, "gdpr", "art22");
+    assert_eq!(art22.status, Fail);
+    assert_eq!(art22.evidence[0].missing, vec![Seq(5)]);
+    assert_eq!(status_of(&r, "iso_iec_42001", "a.6.2.8").status, Partial);
+    assert_eq!(status_of(&r, "nist_ai_rmf", "map.3.5").status, Pass);
+
+    // Review the reject and add a monitor entry: art22 PASS, art17 PARTIAL.
+    f.log
+        .append(
+            &t,
+            &oversight(ids[5], OversightOutcome::Override, Some("ok")),
+        )
+        .unwrap();
+    let v = verified(&f, &t);
+    let m = sprt::run(&SprtParams::default(), &v).unwrap();
+    f.log
+        .append(
+            &t,
+            &Body::Monitor(
+                m.to_result(&Code::new("reject_rate").unwrap(), &SprtParams::default())
+                    .unwrap(),
+            ),
+        )
+        .unwrap();
+    let r = cw.evaluate(&verified(&f, &t)).unwrap();
+    assert_eq!(status_of(&r, "gdpr", "art22").status, Pass);
+    assert_eq!(status_of(&r, "eu_ai_act", "art17").status, Partial);
+    assert_eq!(status_of(&r, "eu_ai_act", "art72").status, Pass);
+    assert_eq!(r.template, cw.digest().unwrap());
+}
+
+/// An override file replaces a control and adds a framework; bad files are
+/// refused with a clear error.
+#[test]
+fn crosswalk_overrides_from_a_file() {
+    use compliance::Status::*;
+    let f = fixture();
+    let t = tenant("acme");
+    for i in 0..4 {
+        f.log
+            .append(&t, &decision_with(i, Action::Allow, 100))
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("override.json");
+    std::fs::write(
+        &path,
+        br#"{"frameworks":[
+            {"controls":[{"evidence":[{"field":"metrics.latency_ms","id":"lat","kind":"decision","measure":"field","min":1.0,"what":"latency recorded"}],"id":"art13","ref":"Art. 13","title":"Transparency (local reading)"}],"id":"eu_ai_act","title":""},
+            {"controls":[{"evidence":[{"id":"tools","kind":"tool_call","measure":"present","what":"tool calls recorded"}],"id":"t1","ref":"T-1","title":"Tool use is logged"}],"id":"internal","title":"Internal policy"}
+        ],"notice":"","version":1}"#,
+    )
+    .unwrap();
+    let mut cw = compliance::Crosswalk::builtin().unwrap();
+    let before = cw.digest().unwrap();
+    cw.merge_file(&path).unwrap();
+    assert_ne!(cw.digest().unwrap(), before);
+    assert!(cw.notice.contains("not legal advice"));
+    let r = cw.evaluate(&verified(&f, &t)).unwrap();
+    let art13 = status_of(&r, "eu_ai_act", "art13");
+    assert_eq!(
+        (art13.title.as_str(), art13.status),
+        ("Transparency (local reading)", Pass)
+    );
+    assert_eq!(
+        r.frameworks[0].title,
+        "EU AI Act (Regulation (EU) 2024/1689)"
+    );
+    assert_eq!(status_of(&r, "internal", "t1").status, Fail);
+    assert!(matches!(
+        cw.merge_file(&dir.path().join("absent.json")),
+        Err(compliance::ComplianceError::Io(_))
+    ));
+    std::fs::write(&path, b"{\"frameworks\":[],\"version\":1}").unwrap();
+    assert!(matches!(
+        cw.merge_file(&path),
+        Err(compliance::ComplianceError::Template(_))
+    ));
+}

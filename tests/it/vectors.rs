@@ -425,6 +425,10 @@ fn published_schemas_are_up_to_date() {
         ),
         ("report.schema.json", schemars::schema_for!(Report)),
         (
+            "crosswalk.schema.json",
+            schemars::schema_for!(ai_audit::compliance::Crosswalk),
+        ),
+        (
             "monitor.schema.json",
             schemars::schema_for!(ai_audit::monitor::MonitorResult),
         ),

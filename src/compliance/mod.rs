@@ -1,0 +1,27 @@
+//! Compliance evidence computed from verified entries (SPEC §11.3):
+//! framework crosswalks ([`crosswalk`]), the summary ([`summary`]) and its
+//! Markdown, JSON and HTML renderings ([`render`]).
+
+pub mod crosswalk;
+
+pub use crosswalk::{
+    Control, ControlResult, Coverage, Crosswalk, CrosswalkResult, Evidence, Framework,
+    FrameworkResult, IntegrityProperty, Status, WhenAbsent, BUILTIN_CROSSWALK,
+};
+
+use crate::encoding::EncodingError;
+
+/// Errors of the compliance module.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ComplianceError {
+    /// A crosswalk template or override file is not valid.
+    #[error("crosswalk template: {0}")]
+    Template(String),
+    /// A template file could not be read.
+    #[error("reading a template file: {0}")]
+    Io(String),
+    /// A value could not be canonically encoded.
+    #[error("encoding: {0}")]
+    Encoding(#[from] EncodingError),
+}
