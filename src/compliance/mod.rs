@@ -3,11 +3,19 @@
 //! Markdown, JSON and HTML renderings ([`render`]).
 
 pub mod crosswalk;
+mod html;
+mod markdown;
+mod report;
+pub mod summary;
 
 pub use crosswalk::{
     Control, ControlResult, Coverage, Crosswalk, CrosswalkResult, Evidence, Framework,
     FrameworkResult, IntegrityProperty, Status, WhenAbsent, BUILTIN_CROSSWALK,
 };
+pub use html::escape as escape_html;
+pub use markdown::escape as escape_markdown;
+pub use report::{ComplianceReport, REPORT_FORMAT};
+pub use summary::Summary;
 
 use crate::encoding::EncodingError;
 

@@ -393,3 +393,305 @@ fn crosswalk_overrides_from_a_file() {
         Err(compliance::ComplianceError::Template(_))
     ));
 }
+
+/// A log with every feature the summary counts: 12 decisions (actions known),
+/// a tool call, a flag, two sign-offs (one with a hostile note), a monitor,
+/// and a key rotation.
+fn report_log() -> (Fixture, TenantId) {
+    let f = fixture();
+    let t = tenant("acme");
+    let mut ids = Vec::new();
+    for i in 0..12u64 {
+        let a = match i % 6 {
+            1 => Action::Reject,
+            2 => Action::Escalate,
+            _ => Action::Allow,
+        };
+        ids.push(
+            f.log
+                .append(&t, &decision_with(i, a, 100 + i))
+                .unwrap()
+                .id(),
+        );
+    }
+    f.log.append(&t, &body_of_kind(2)).unwrap(); // tool_call
+    f.log.append(&t, &body_of_kind(3)).unwrap(); // policy_flag, blocked
+    f.log
+        .append(
+            &t,
+            &oversight(
+                ids[2],
+                OversightOutcome::Override,
+                Some("<script>document.body.setAttribute('data-pwned','1')</script> | *x*"),
+            ),
+        )
+        .unwrap();
+    f.log
+        .append(
+            &t,
+            &Body::HumanOversight(HumanOversight {
+                note: None,
+                outcome: OversightOutcome::Approve,
+                reviewer: ExternalId::new(
+                    "<img/src=x/onerror=document.body.setAttribute('data-pwned','2')>",
+                )
+                .unwrap(),
+                target: ids[1],
+                trace_id: None,
+            }),
+        )
+        .unwrap();
+    let v = verified(&f, &t);
+    let m = sprt::run(&SprtParams::default(), &v).unwrap();
+    f.log
+        .append(
+            &t,
+            &Body::Monitor(
+                m.to_result(&Code::new("reject_rate").unwrap(), &SprtParams::default())
+                    .unwrap(),
+            ),
+        )
+        .unwrap();
+    let new = std::sync::Arc::new(LocalSigner::from_seed("test.example/log", &[8u8; 32]).unwrap());
+    f.log
+        .rotate_key(new, Code::new("scheduled").unwrap())
+        .unwrap();
+    f.log
+        .append(&t, &decision_with(12, Action::Allow, 90))
+        .unwrap();
+    (f, t)
+}
+
+#[test]
+fn summary_counts_on_a_known_log() {
+    let (f, t) = report_log();
+    let v = verified(&f, &t);
+    let s = compliance::Summary::of(&v);
+    assert_eq!((s.entries, s.decisions), (19, 13));
+    let count = |a: Action| s.actions.iter().find(|x| x.action == a).unwrap().count;
+    assert_eq!(
+        (
+            count(Action::Allow),
+            count(Action::Reject),
+            count(Action::Escalate)
+        ),
+        (9, 2, 2)
+    );
+    assert_eq!(s.actions.len(), 7);
+    assert!((s.actions[0].share - 9.0 / 13.0).abs() < 1e-15);
+    // support::decision runs one check, `toxicity`, that never fires.
+    assert_eq!(s.checks.len(), 1);
+    assert_eq!(
+        (s.checks[0].ran, s.checks[0].fired, s.checks[0].fire_rate),
+        (13, 0, 0.0)
+    );
+    assert_eq!((s.tool_calls.total, s.tool_calls.ok), (1, 1));
+    assert_eq!((s.flags.total, s.flags.blocked), (1, 1));
+    let o = &s.oversight;
+    assert_eq!((o.signoffs, o.approve, o.overridden), (2, 1, 1));
+    assert_eq!(
+        (o.escalations, o.escalations_reviewed, o.unresolved_targets),
+        (2, 1, 0)
+    );
+    assert_eq!(s.signoffs[0].target, Some(Seq(2)));
+    // Every support::decision strips one email: the receipts' own redaction notes.
+    assert_eq!((s.redactions.decisions, s.redactions.values), (13, 13));
+    assert_eq!(s.redactions.categories.get("email"), Some(&13));
+    assert_eq!(s.key_rotations.len(), 1);
+    assert_eq!(s.key_rotations[0].seq, Seq(17));
+    assert_eq!(s.key_rotations[0].reason.as_str(), "scheduled");
+    assert_eq!(s.monitors.len(), 1);
+    assert_eq!(s.shreds, 0);
+    let kinds: Vec<(&str, u64)> = s.kinds.iter().map(|k| (k.kind.as_str(), k.count)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("decision", 13),
+            ("human_oversight", 2),
+            ("key_rotation", 1),
+            ("monitor", 1),
+            ("policy_flag", 1),
+            ("tool_call", 1)
+        ]
+    );
+    assert_eq!(s.timeline.len(), 13);
+    let total: u64 = s.timeline.iter().flat_map(|b| b.counts).sum();
+    assert_eq!(total, 13);
+    assert_eq!(s.last, Seq(18));
+    assert_eq!(&s.last_hash, v.entries().last().unwrap().entry().hash());
+    assert_eq!(s.integrity.checkpoints, 0);
+}
+
+#[test]
+fn report_renderings_are_deterministic_and_escaped() {
+    let (f, t) = report_log();
+    let cw = compliance::Crosswalk::builtin().unwrap();
+    let r = compliance::ComplianceReport::build(&verified(&f, &t), &cw).unwrap();
+    let json = r.to_json().unwrap();
+    // Canonical JSON, the same bytes every time, and its digest.
+    ai_audit::encoding::parse_canonical(&json).unwrap();
+    let again = compliance::ComplianceReport::build(&verified(&f, &t), &cw).unwrap();
+    assert_eq!(again.to_json().unwrap(), json);
+    assert_eq!(
+        r.digest().unwrap(),
+        Hash32::digest_parts(&[b"ai-audit/v1/report\0", &json])
+    );
+    let v: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["format"], "ai-audit/compliance-report/v1");
+    assert_eq!(v["summary"]["oversight"]["override"], 1);
+    assert_eq!(
+        v["crosswalk"]["frameworks"][0]["controls"][4]["status"],
+        "PARTIAL"
+    );
+
+    let md = r.to_markdown();
+    assert!(
+        md.contains("&lt;script&gt;document.body.setAttribute"),
+        "{md}"
+    );
+    assert!(!md.contains("<script"));
+    assert!(!md.contains("<img"));
+    assert!(md.contains("\\| \\*x\\*"));
+    assert!(md.contains("not legal advice"));
+    assert!(
+        md.contains("| Art. 14 | Human oversight | **PARTIAL** |"),
+        "{md}"
+    );
+
+    let html = r.to_html();
+    assert!(!html.to_lowercase().contains("<script"));
+    assert!(!html.contains("<img"));
+    assert!(html.contains(
+        "&lt;script&gt;document.body.setAttribute(&#39;data-pwned&#39;,&#39;1&#39;)&lt;/script&gt;"
+    ));
+    assert!(html.contains("Content-Security-Policy"));
+    assert!(html.contains("<svg") && html.contains("<rect"));
+    assert!(
+        !html.contains("http://") || html.matches("http://").count() == 1,
+        "only the SVG namespace"
+    );
+    assert_eq!(
+        compliance::escape_html("a<b>&\"'"),
+        "a&lt;b&gt;&amp;&quot;&#39;"
+    );
+    assert_eq!(
+        compliance::escape_markdown("a|b<c>\n_"),
+        "a\\|b&lt;c&gt; \\_"
+    );
+}
+
+fn find_chromium() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in ["chromium", "chromium-browser", "google-chrome"] {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+fn chromium_run(bin: &std::path::Path, profile: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The HTML report in headless Chromium: it renders (a screenshot is
+/// taken), and entry text holding `<script>` or an `onerror` handler does
+/// not run (its side effect, a `data-pwned` attribute, is absent from the
+/// DOM, while the same payload in an unescaped control page does run).
+#[test]
+fn html_report_renders_in_chromium_without_running_entry_scripts() {
+    let Some(bin) = find_chromium() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium is required in CI (install the Debian package `chromium`, see .ci/setup)"
+        );
+        eprintln!("skipping: chromium not installed");
+        return;
+    };
+    let (f, t) = report_log();
+    let cw = compliance::Crosswalk::builtin().unwrap();
+    let r = compliance::ComplianceReport::build(&verified(&f, &t), &cw).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, r.to_html()).unwrap();
+    let url = format!("file://{}", page.display());
+
+    // The control: the same payloads unescaped do run in this browser.
+    let control = dir.path().join("control.html");
+    std::fs::write(
+        &control,
+        "<!DOCTYPE html><html><body><p>x</p><script>document.body.setAttribute('data-pwned','1')</script></body></html>",
+    )
+    .unwrap();
+    let dom = chromium_run(
+        &bin,
+        &dir.path().join("p0"),
+        &["--dump-dom", &format!("file://{}", control.display())],
+    );
+    assert!(
+        dom.contains("data-pwned=\"1\""),
+        "control page did not run its script: {dom}"
+    );
+
+    let dom = chromium_run(&bin, &dir.path().join("p1"), &["--dump-dom", &url]);
+    assert!(
+        dom.contains("Compliance report: test.example/log / acme"),
+        "{dom}"
+    );
+    assert!(
+        !dom.contains("data-pwned=\""),
+        "an entry's script ran: {dom}"
+    );
+    assert!(!dom.to_lowercase().contains("<script"), "{dom}");
+    assert!(!dom.contains("<img"), "{dom}");
+    // The hostile texts are there, as text.
+    assert!(
+        dom.contains("&lt;script&gt;document.body.setAttribute('data-pwned','1')&lt;/script&gt;"),
+        "{dom}"
+    );
+    assert!(dom.contains("&lt;img/src=x/onerror="), "{dom}");
+    assert!(dom.contains("<rect"), "chart missing");
+
+    let shot = dir.path().join("report.png");
+    chromium_run(
+        &bin,
+        &dir.path().join("p2"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,2600",
+            &url,
+        ],
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(
+        png.len() > 20_000,
+        "screenshot suspiciously small: {} bytes",
+        png.len()
+    );
+    if let Some(keep) = std::env::var_os("AI_AUDIT_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+}

@@ -429,6 +429,10 @@ fn published_schemas_are_up_to_date() {
             schemars::schema_for!(ai_audit::compliance::Crosswalk),
         ),
         (
+            "compliance_report.schema.json",
+            schemars::schema_for!(ai_audit::compliance::ComplianceReport),
+        ),
+        (
             "monitor.schema.json",
             schemars::schema_for!(ai_audit::monitor::MonitorResult),
         ),
