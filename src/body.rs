@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::contract::ContractResult;
 use crate::encoding::{self, EncodingError};
 use crate::hash::Hash32;
 use crate::id::{Code, EntryId, Epoch, ExternalId};
@@ -46,6 +47,8 @@ pub enum EntryKind {
     StoreRepair,
     /// A monitor run over verified entries ([`crate::monitor::MonitorResult`]).
     Monitor,
+    /// A behavioural-contract evaluation over verified entries ([`crate::ContractResult`]).
+    Contract,
 }
 
 impl EntryKind {
@@ -60,6 +63,7 @@ impl EntryKind {
             EntryKind::EpochLink => "epoch_link",
             EntryKind::StoreRepair => "store_repair",
             EntryKind::Monitor => "monitor",
+            EntryKind::Contract => "contract",
         }
     }
 }
@@ -241,6 +245,8 @@ pub enum Body {
     StoreRepair(StoreRepair),
     /// `monitor`
     Monitor(MonitorResult),
+    /// `contract`
+    Contract(ContractResult),
 }
 
 impl Body {
@@ -255,6 +261,7 @@ impl Body {
             Body::EpochLink(_) => EntryKind::EpochLink,
             Body::StoreRepair(_) => EntryKind::StoreRepair,
             Body::Monitor(_) => EntryKind::Monitor,
+            Body::Contract(_) => EntryKind::Contract,
         }
     }
 
@@ -273,6 +280,7 @@ impl Body {
             Body::EpochLink(b) => encoding::to_canonical_record(b),
             Body::StoreRepair(b) => encoding::to_canonical_record(b),
             Body::Monitor(b) => encoding::to_canonical_record(b),
+            Body::Contract(b) => encoding::to_canonical_record(b),
         }
     }
 
@@ -290,6 +298,7 @@ impl Body {
             Body::EpochLink(b) => serde_json::to_value(b),
             Body::StoreRepair(b) => serde_json::to_value(b),
             Body::Monitor(b) => serde_json::to_value(b),
+            Body::Contract(b) => serde_json::to_value(b),
         };
         let v = r.map_err(|e| EncodingError::Serialize(e.to_string()))?;
         // Validate encodability now (non-finite floats, large integers).
@@ -317,6 +326,7 @@ impl Body {
             EntryKind::EpochLink => Body::EpochLink(de(v)?),
             EntryKind::StoreRepair => Body::StoreRepair(de(v)?),
             EntryKind::Monitor => Body::Monitor(de(v)?),
+            EntryKind::Contract => Body::Contract(de(v)?),
         };
         let rules = match &body {
             Body::Decision(d) => d.check_rules(),

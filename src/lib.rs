@@ -14,6 +14,7 @@ mod clock;
 mod collector;
 mod commitment;
 pub mod compliance;
+mod contract;
 #[cfg(all(feature = "collector", feature = "sqlite"))]
 pub mod demo;
 pub mod encoding;
@@ -89,6 +90,10 @@ pub use chain::{
 pub use report::{Finding, Location, Report, Verdict};
 pub use segment::{verify_segment, NoteInput};
 // Analyses over verified entries only (modules `monitor`, `compliance` hold the details):
+pub use contract::{
+    Constraint, ConstraintViolations, Contract, ContractError, ContractResult, Evaluation, Op,
+    Requirements, Severity, MAX_VIOLATIONS_LISTED,
+};
 pub use verified::{Integrity, VerifiedEntry, VerifiedError, VerifiedLog};
 // Evidence packages (module `package` holds the format details):
 pub use package::{

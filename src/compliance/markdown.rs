@@ -174,6 +174,24 @@ pub(crate) fn render(r: &ComplianceReport) -> String {
         }
     }
 
+    if !s.contracts.is_empty() {
+        let _ = writeln!(o, "\n## Behavioural contracts\n\n| seq | contract | digest | p | δ | k | reliability | passed |\n|---:|---|---|---:|---:|---:|---:|---|");
+        for c in &s.contracts {
+            let _ = writeln!(
+                o,
+                "| {} | {} | `{}` | {} | {} | {} | {} | {} |",
+                c.seq,
+                e(c.name.as_str()),
+                c.contract,
+                c.p.get(),
+                c.delta.get(),
+                c.k,
+                c.reliability.get(),
+                yes(c.passed)
+            );
+        }
+    }
+
     let _ = writeln!(o, "\n## Crosswalk\n\nTemplate `{}`.", r.crosswalk.template);
     for f in &r.crosswalk.frameworks {
         let _ = writeln!(o, "\n### {}\n", e(&f.title));

@@ -147,6 +147,27 @@ pub struct MonitorRecord {
     pub last: Seq,
 }
 
+/// A recorded behavioural-contract evaluation.
+#[derive(Clone, PartialEq, Debug, Serialize, schemars::JsonSchema)]
+pub struct ContractRecord {
+    /// Seq of the `contract` entry.
+    pub seq: Seq,
+    /// Contract name.
+    pub name: Code,
+    /// Contract digest.
+    pub contract: Hash32,
+    /// Hard-compliance share p.
+    pub p: Finite,
+    /// Soft-violation share δ.
+    pub delta: Finite,
+    /// Longest soft-violation run k.
+    pub k: u64,
+    /// Reliability index Θ.
+    pub reliability: Finite,
+    /// Requirements met.
+    pub passed: bool,
+}
+
 /// A human-oversight sign-off.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, schemars::JsonSchema)]
 pub struct SignoffRecord {
@@ -213,6 +234,8 @@ pub struct Summary {
     pub key_rotations: Vec<RotationRecord>,
     /// Recorded monitor results.
     pub monitors: Vec<MonitorRecord>,
+    /// Recorded contract evaluations.
+    pub contracts: Vec<ContractRecord>,
     /// Sign-offs, in seq order.
     pub signoffs: Vec<SignoffRecord>,
     /// What verification established.
@@ -250,6 +273,7 @@ impl Summary {
         let mut redactions = RedactionSummary::default();
         let mut key_rotations = Vec::new();
         let mut monitors = Vec::new();
+        let mut contracts = Vec::new();
         let mut signoffs = Vec::new();
         let mut escalations: Vec<(EntryId, Seq)> = Vec::new();
         let mut reviewed: HashMap<EntryId, Seq> = HashMap::new();
@@ -330,6 +354,16 @@ impl Summary {
                     first: m.first,
                     last: m.last,
                 }),
+                Body::Contract(c) => contracts.push(ContractRecord {
+                    seq: e.seq(),
+                    name: c.name.clone(),
+                    contract: c.contract,
+                    p: c.p,
+                    delta: c.delta,
+                    k: c.k,
+                    reliability: c.reliability,
+                    passed: c.passed,
+                }),
                 // Shred tombstones are counted by kind name below; a kind
                 // that needs more than a count gets its arm here.
                 _ => {}
@@ -383,6 +417,7 @@ impl Summary {
             redactions,
             key_rotations,
             monitors,
+            contracts,
             signoffs,
             integrity: log.integrity().clone(),
             timeline,

@@ -695,3 +695,189 @@ fn html_report_renders_in_chromium_without_running_entry_scripts() {
         std::fs::copy(&shot, keep).unwrap();
     }
 }
+
+const CONTRACT: &str = r#"{
+  "constraints": [
+    {"field": "metrics.latency_ms", "id": "latency", "kind": "decision", "op": "le", "severity": "hard", "value": 1000},
+    {"field": "action", "id": "allowed", "kind": "decision", "op": "eq", "severity": "soft", "value": "allow"},
+    {"field": "model.config", "id": "config", "kind": "decision", "op": "present", "severity": "hard"}
+  ],
+  "name": "support-bot",
+  "requirements": {"delta_max": 0.2, "k_max": 1, "p_min": 0.95},
+  "version": 1
+}"#;
+
+/// 10 decisions: latency 2000 at seq 4 (hard), rejects at seq 2, 3, 7
+/// (soft; runs of 2 and 1). Hand-computed: p = 9/10, δ = 3/10, k = 2,
+/// Θ = 0.9 · 0.7 · (1/2) = 0.315; not passed (p < 0.95, δ > 0.2, k > 1).
+fn contract_log() -> (Fixture, TenantId) {
+    let f = fixture();
+    let t = tenant("acme");
+    for i in 0..10 {
+        let a = if [2, 3, 7].contains(&i) {
+            Action::Reject
+        } else {
+            Action::Allow
+        };
+        let lat = if i == 4 { 2000 } else { 100 };
+        f.log.append(&t, &decision_with(i, a, lat)).unwrap();
+    }
+    f.log.append(&t, &body_of_kind(2)).unwrap(); // a tool call: not a step
+    (f, t)
+}
+
+#[test]
+fn contract_known_answer_and_logged_digest() {
+    let (f, t) = contract_log();
+    let c = Contract::from_json(CONTRACT.as_bytes()).unwrap();
+    let ev = c.evaluate(&verified(&f, &t)).unwrap();
+    let r = &ev.result;
+    assert_eq!(
+        (r.steps, r.hard_violations, r.soft_violations, r.k),
+        (10, 1, 3, 2)
+    );
+    assert_eq!((r.p.get(), r.delta.get()), (0.9, 0.3));
+    assert!(
+        (r.reliability.get() - 0.315).abs() < 1e-12,
+        "{}",
+        r.reliability.get()
+    );
+    assert!(!r.passed);
+    assert_eq!((r.first, r.last), (Seq(0), Seq(9)));
+    assert_eq!(ev.constraints[0].seqs, vec![Seq(4)]);
+    assert_eq!(ev.constraints[1].seqs, vec![Seq(2), Seq(3), Seq(7)]);
+    assert_eq!(
+        (ev.constraints[2].applied, ev.constraints[2].violations),
+        (10, 0)
+    );
+    // The digest is over the JCS of the contract: whitespace and member
+    // order in the file do not matter, any semantic change does.
+    let jcs = ai_audit::encoding::to_canonical(&c).unwrap();
+    assert_eq!(
+        r.contract,
+        Hash32::digest_parts(&[b"ai-audit/v1/contract\0", &jcs])
+    );
+    let compact: Value = serde_json::from_str(CONTRACT).unwrap();
+    let again = Contract::from_json(&serde_json::to_vec(&compact).unwrap()).unwrap();
+    assert_eq!(again.digest().unwrap(), r.contract);
+    let mut looser = c.clone();
+    looser.requirements.k_max = 2;
+    assert_ne!(looser.digest().unwrap(), r.contract);
+    let lr = looser.evaluate(&verified(&f, &t)).unwrap().result;
+    assert!((lr.reliability.get() - 0.63).abs() < 1e-12);
+
+    // Logged, verified, summarised.
+    f.log.append(&t, &Body::Contract(r.clone())).unwrap();
+    let v = verified(&f, &t);
+    assert_eq!(v.get(Seq(11)).unwrap().body(), &Body::Contract(r.clone()));
+    let s = compliance::Summary::of(&v);
+    assert_eq!(s.contracts.len(), 1);
+    assert_eq!(s.contracts[0].contract, r.contract);
+    // A contract with no step in the log.
+    let none = Contract::from_json(
+        br#"{"constraints":[{"field":"tool","id":"t","kind":"tool_call","op":"present","severity":"hard"}],"name":"x","requirements":{"delta_max":0,"k_max":0,"p_min":1},"version":1}"#,
+    )
+    .unwrap();
+    assert!(none.evaluate(&v).unwrap().result.passed);
+    let only_flags = Contract {
+        constraints: vec![Constraint {
+            kind: "policy_flag".into(),
+            ..none.constraints[0].clone()
+        }],
+        ..none
+    };
+    assert!(matches!(
+        only_flags.evaluate(&v),
+        Err(ContractError::NoSteps)
+    ));
+}
+
+#[test]
+fn invalid_contracts_are_refused_with_the_rule() {
+    let base: Value = serde_json::from_str(CONTRACT).unwrap();
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        ("version", Box::new(|v| v["version"] = 2.into())),
+        (
+            "no constraint",
+            Box::new(|v| v["constraints"] = Value::Array(vec![])),
+        ),
+        (
+            "[0, 1]",
+            Box::new(|v| v["requirements"]["p_min"] = 1.5.into()),
+        ),
+        (
+            "twice",
+            Box::new(|v| v["constraints"][1]["id"] = "latency".into()),
+        ),
+        (
+            "value is required",
+            Box::new(|v| {
+                v["constraints"][0].as_object_mut().unwrap().remove("value");
+            }),
+        ),
+        (
+            "take no value",
+            Box::new(|v| v["constraints"][2]["value"] = 1.into()),
+        ),
+        (
+            "wrong type",
+            Box::new(|v| v["constraints"][0]["value"] = "fast".into()),
+        ),
+        (
+            "dotted",
+            Box::new(|v| v["constraints"][0]["field"] = "metrics..x".into()),
+        ),
+        ("unknown field", Box::new(|v| v["extra"] = 1.into())),
+        (
+            "unknown variant",
+            Box::new(|v| v["constraints"][0]["op"] = "regex".into()),
+        ),
+    ];
+    for (want, edit) in cases {
+        let mut v = base.clone();
+        edit(&mut v);
+        let err = Contract::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(matches!(err, ContractError::Invalid(_)));
+        assert!(err.to_string().contains(want), "{want}: {err}");
+    }
+    assert!(Contract::from_json(b"{\"name\":\"a\",\"name\":\"b\"}")
+        .unwrap_err()
+        .to_string()
+        .contains("duplicate"));
+}
+
+/// `contract` vectors (SPEC §9, §11.4).
+#[test]
+fn contract_vectors_v1() {
+    let (f, t) = contract_log();
+    let c = Contract::from_json(CONTRACT.as_bytes()).unwrap();
+    let r = c.evaluate(&verified(&f, &t)).unwrap().result;
+    f.log.append(&t, &Body::Contract(r.clone())).unwrap();
+    let ls = lines(&f, &t);
+    assert!(verify(&ls).is_verified());
+    check_or_bless("tests/vectors/ok_contract_v1.jsonl", &jsonl(&ls));
+    let jcs = String::from_utf8(ai_audit::encoding::to_canonical(&c).unwrap()).unwrap();
+    let doc = serde_json::json!({
+        "_about": "SPEC §11.4: contract digest = SHA-256(\"ai-audit/v1/contract\\0\" || JCS(contract)); the log of ok_contract_v1.jsonl evaluates to the contract line",
+        "contract_jcs": jcs,
+        "digest": r.contract.to_hex(),
+        "expected": {"p": 0.9, "delta": 0.3, "k": 2, "reliability": r.reliability.get(), "passed": false, "steps": 10},
+        "contract_line_seq11": String::from_utf8(ls[11].clone()).unwrap(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap();
+    text.push('\n');
+    check_or_bless("tests/vectors/contract_v1.json", text.as_bytes());
+    let mut bad = ls.clone();
+    bad[11] = resign(&ls[11], |v| v["body"]["theta"] = 0.5.into());
+    let rep = verify(&bad);
+    assert_eq!(rep.verdict(), Verdict::Malformed);
+    assert_eq!(
+        (rep.failures[0].check.as_str(), rep.failures[0].location.seq),
+        ("body", Some(Seq(11)))
+    );
+    check_or_bless(
+        "tests/vectors/fail_malformed_contract_member_v1.jsonl",
+        &jsonl(&bad),
+    );
+}

@@ -433,6 +433,14 @@ fn published_schemas_are_up_to_date() {
             schemars::schema_for!(ai_audit::compliance::ComplianceReport),
         ),
         (
+            "contract.schema.json",
+            schemars::schema_for!(ContractResult),
+        ),
+        (
+            "behavioural_contract.schema.json",
+            schemars::schema_for!(Contract),
+        ),
+        (
             "monitor.schema.json",
             schemars::schema_for!(ai_audit::monitor::MonitorResult),
         ),
