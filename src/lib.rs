@@ -30,12 +30,14 @@ pub mod package;
 #[cfg(feature = "collector")]
 pub mod pii;
 mod pipeline;
+mod provenance;
 mod random;
 mod receipt;
 mod report;
 mod secret;
 mod segment;
 mod store;
+mod trace;
 mod verified;
 
 // The public surface, module by module.
@@ -48,6 +50,7 @@ pub use body::{
 pub use entry::{
     envelope_schema, genesis, signature_message, Entry, EntryError, Header, SigningMode,
 };
+pub use provenance::{Provenance, SourceType, TrustLevel, MAX_PROVENANCE};
 pub use receipt::{
     Action, Check, DecisionReceipt, Finite, Metrics, ModelRef, PiiCount, MAX_TEXT_BYTES,
 };
@@ -94,6 +97,7 @@ pub use contract::{
     Constraint, ConstraintViolations, Contract, ContractError, ContractResult, Evaluation, Op,
     Requirements, Severity, MAX_VIOLATIONS_LISTED,
 };
+pub use trace::{DecisionGroup, Edge, EdgeKind, TraceGraph, TraceIssue, TraceProblem};
 pub use verified::{Integrity, VerifiedEntry, VerifiedError, VerifiedLog};
 // Evidence packages (module `package` holds the format details):
 pub use package::{

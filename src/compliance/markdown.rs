@@ -123,6 +123,15 @@ pub(crate) fn render(r: &ComplianceReport) -> String {
         ("tool calls", s.tool_calls.total),
         ("tool calls denied", s.tool_calls.denied),
         ("shreds", s.shreds),
+        ("decisions with provenance", s.provenance.decisions),
+        ("provenance records", s.provenance.records),
+        (
+            "decisions using untrusted sources",
+            s.provenance.untrusted_decisions,
+        ),
+        ("trace edges", s.trace.edges),
+        ("decision groups", s.trace.groups),
+        ("invalid trace references", s.trace.issue_count),
         ("key rotations", s.key_rotations.len() as u64),
     ] {
         let _ = writeln!(o, "| {k} | {v} |");

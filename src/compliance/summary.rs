@@ -102,6 +102,36 @@ pub struct RedactionSummary {
     pub categories: BTreeMap<String, u64>,
 }
 
+/// Provenance records bound into decisions (SPEC §11.5).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct ProvenanceSummary {
+    /// Decisions with at least one record.
+    pub decisions: u64,
+    /// Records.
+    pub records: u64,
+    /// Records per trust level.
+    pub by_trust: BTreeMap<String, u64>,
+    /// Records per source type.
+    pub by_source_type: BTreeMap<String, u64>,
+    /// Decisions that used an `untrusted` source.
+    pub untrusted_decisions: u64,
+    /// Their seqs (at most 20).
+    pub untrusted: Vec<Seq>,
+}
+
+/// The trace graph rebuilt from the log (SPEC §11.5).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct TraceSummary {
+    /// Valid edges.
+    pub edges: u64,
+    /// Decision groups.
+    pub groups: u64,
+    /// Invalid references (dangling, forward, self, duplicate), at most 20.
+    pub issues: Vec<crate::trace::TraceIssue>,
+    /// Number of invalid references.
+    pub issue_count: u64,
+}
+
 /// Tool-call counts.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct ToolSummary {
@@ -228,6 +258,10 @@ pub struct Summary {
     pub flags: FlagSummary,
     /// PII stripped.
     pub redactions: RedactionSummary,
+    /// Provenance records.
+    pub provenance: ProvenanceSummary,
+    /// The trace graph.
+    pub trace: TraceSummary,
     /// Shred tombstones (entries of kind `shred`).
     pub shreds: u64,
     /// Verified key rotations.
@@ -244,6 +278,14 @@ pub struct Summary {
     pub timeline: Vec<TimeBucket>,
     /// Width of each bucket, in microseconds.
     pub bucket_micros: u64,
+}
+
+/// The wire name of a unit enum value.
+fn wire<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
 }
 
 fn share(n: u64, d: u64) -> f64 {
@@ -271,6 +313,7 @@ impl Summary {
         let mut oversight = OversightSummary::default();
         let mut flags = FlagSummary::default();
         let mut redactions = RedactionSummary::default();
+        let mut provenance = ProvenanceSummary::default();
         let mut key_rotations = Vec::new();
         let mut monitors = Vec::new();
         let mut contracts = Vec::new();
@@ -292,6 +335,25 @@ impl Summary {
                         let slot = checks.entry(c.name.clone()).or_default();
                         slot.0 += 1;
                         slot.1 += u64::from(c.fired);
+                    }
+                    if !d.provenance.is_empty() {
+                        provenance.decisions += 1;
+                        let mut untrusted = false;
+                        for p in &d.provenance {
+                            provenance.records += 1;
+                            *provenance.by_trust.entry(wire(&p.trust)).or_default() += 1;
+                            *provenance
+                                .by_source_type
+                                .entry(wire(&p.source_type))
+                                .or_default() += 1;
+                            untrusted |= p.trust == crate::provenance::TrustLevel::Untrusted;
+                        }
+                        if untrusted {
+                            provenance.untrusted_decisions += 1;
+                            if provenance.untrusted.len() < 20 {
+                                provenance.untrusted.push(e.seq());
+                            }
+                        }
                     }
                     if !d.pii.is_empty() {
                         redactions.decisions += 1;
@@ -375,6 +437,13 @@ impl Summary {
             .filter(|(id, seq)| reviewed.get(id).is_some_and(|r| r > seq))
             .count() as u64;
         let decisions: u64 = actions.iter().sum();
+        let graph = crate::trace::TraceGraph::build(log);
+        let trace = TraceSummary {
+            edges: graph.edges.len() as u64,
+            groups: graph.groups.len() as u64,
+            issue_count: graph.issues.len() as u64,
+            issues: graph.issues.into_iter().take(20).collect(),
+        };
         let (timeline, bucket_micros) = timeline(&decision_times);
         let first = entries.first();
         let last = entries.last();
@@ -415,6 +484,8 @@ impl Summary {
             oversight,
             flags,
             redactions,
+            provenance,
+            trace,
             key_rotations,
             monitors,
             contracts,

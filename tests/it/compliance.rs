@@ -881,3 +881,330 @@ fn contract_vectors_v1() {
         &jsonl(&bad),
     );
 }
+
+fn tool(parents: Vec<EntryId>, trace: &str, status: ToolStatus) -> Body {
+    Body::ToolCall(ToolCall {
+        args: Hash32::digest(b"args"),
+        call_id: None,
+        metrics: Metrics::default(),
+        parents,
+        result: Some(Hash32::digest(b"result")),
+        status,
+        tool: Code::new("search").unwrap(),
+        trace_id: Some(ExternalId::new(trace).unwrap()),
+    })
+}
+
+fn prov(source: &str, trust: TrustLevel) -> Provenance {
+    Provenance {
+        commitment: Hash32::digest(source.as_bytes()),
+        source: ExternalId::new(source).unwrap(),
+        source_type: SourceType::Document,
+        trust,
+    }
+}
+
+/// An agent run: decision A plans (trace t1), tool calls B and C depend on
+/// A, decision D depends on both (two parents) and used two sources, a
+/// reviewer signs off D, a policy blocks a third tool call E; an unrelated
+/// decision F (trace t2) and a decision G naming an unknown parent and A twice.
+fn agent_log() -> (Fixture, TenantId) {
+    let f = fixture();
+    let t = tenant("acme");
+    let with = |i: u64, trace: &str, parents: Vec<EntryId>, provenance: Vec<Provenance>| {
+        let Body::Decision(mut d) = decision(i) else {
+            unreachable!()
+        };
+        d.trace_id = Some(ExternalId::new(trace).unwrap());
+        d.parents = parents;
+        d.provenance = provenance;
+        Body::Decision(d)
+    };
+    let a = f
+        .log
+        .append(&t, &with(0, "t1", vec![], vec![]))
+        .unwrap()
+        .id();
+    let b = f
+        .log
+        .append(&t, &tool(vec![a], "t1", ToolStatus::Ok))
+        .unwrap()
+        .id();
+    let c = f
+        .log
+        .append(&t, &tool(vec![a], "t1", ToolStatus::Ok))
+        .unwrap()
+        .id();
+    let d = f
+        .log
+        .append(
+            &t,
+            &with(
+                3,
+                "t1",
+                vec![b, c],
+                vec![
+                    prov("kb:doc-17", TrustLevel::Trusted),
+                    prov("web:3f9a", TrustLevel::Untrusted),
+                ],
+            ),
+        )
+        .unwrap()
+        .id();
+    f.log
+        .append(
+            &t,
+            &oversight(d, OversightOutcome::Approve, Some("checked sources")),
+        )
+        .unwrap();
+    let e = f
+        .log
+        .append(&t, &tool(vec![d], "t1", ToolStatus::Denied))
+        .unwrap()
+        .id();
+    f.log
+        .append(
+            &t,
+            &Body::PolicyFlag(PolicyFlag {
+                input: None,
+                outcome: FlagOutcome::Blocked,
+                policy: Code::new("no_external_email").unwrap(),
+                reasons: vec![],
+                target: Some(e),
+                trace_id: Some(ExternalId::new("t1").unwrap()),
+            }),
+        )
+        .unwrap();
+    f.log.append(&t, &with(7, "t2", vec![], vec![])).unwrap();
+    f.log
+        .append(&t, &with(8, "t3", vec![EntryId([0xee; 16]), a], vec![]))
+        .unwrap();
+    (f, t)
+}
+
+#[test]
+fn trace_dag_groups_and_provenance_are_rebuilt_from_the_log() {
+    let (f, t) = agent_log();
+    let v = verified(&f, &t);
+    let g = TraceGraph::build(&v);
+    let edges: Vec<(u64, u64, EdgeKind)> =
+        g.edges.iter().map(|e| (e.from.0, e.to.0, e.kind)).collect();
+    assert_eq!(
+        edges,
+        [
+            (1, 0, EdgeKind::Parent),
+            (2, 0, EdgeKind::Parent),
+            (3, 1, EdgeKind::Parent),
+            (3, 2, EdgeKind::Parent),
+            (4, 3, EdgeKind::Review),
+            (5, 3, EdgeKind::Parent),
+            (6, 5, EdgeKind::Flag),
+            (8, 0, EdgeKind::Parent),
+        ]
+    );
+    assert_eq!(g.ancestors(Seq(3)), vec![Seq(0), Seq(1), Seq(2)]);
+    assert_eq!(g.ancestors(Seq(5)), vec![Seq(0), Seq(1), Seq(2), Seq(3)]);
+    assert_eq!(
+        g.issues,
+        vec![TraceIssue {
+            seq: Seq(8),
+            reference: EntryId([0xee; 16]),
+            kind: EdgeKind::Parent,
+            problem: TraceProblem::Dangling
+        }]
+    );
+    assert!(!g.is_sound());
+    // Groups: the run (0–6, joined by edges and trace t1) plus G, which
+    // depends on A; and F alone under trace t2.
+    assert_eq!(g.groups.len(), 2);
+    let run = g.group_of(Seq(3)).unwrap();
+    assert_eq!(run.seqs, (0..=6).chain([8]).map(Seq).collect::<Vec<_>>());
+    assert_eq!(
+        (run.decisions, run.tool_calls, run.signoffs, run.flags),
+        (3, 3, 1, 1)
+    );
+    assert_eq!(run.roots, vec![Seq(0)]);
+    let traces: Vec<&str> = run.trace_ids.iter().map(|x| x.as_str()).collect();
+    assert_eq!(traces, ["t1", "t3"]);
+    assert_eq!(g.group_of(Seq(7)).unwrap().seqs, vec![Seq(7)]);
+    // The summary carries the same facts, and the provenance records.
+    let s = compliance::Summary::of(&v);
+    assert_eq!(
+        (s.trace.edges, s.trace.groups, s.trace.issue_count),
+        (8, 2, 1)
+    );
+    assert_eq!((s.provenance.decisions, s.provenance.records), (1, 2));
+    assert_eq!(s.provenance.untrusted, vec![Seq(3)]);
+    assert_eq!(s.provenance.by_trust.get("untrusted"), Some(&1));
+    assert_eq!(s.provenance.by_source_type.get("document"), Some(&2));
+    assert_eq!((s.tool_calls.denied, s.flags.blocked), (1, 1));
+    // Provenance makes art10 / A.7.5 measurable: 1 of 4 decisions.
+    let r = compliance::Crosswalk::builtin()
+        .unwrap()
+        .evaluate(&v)
+        .unwrap();
+    let a75 = status_of(&r, "iso_iec_42001", "a.7.5");
+    assert_eq!(
+        (a75.status, a75.evidence[0].covered, a75.evidence[0].scope),
+        (compliance::Status::Partial, 1, 4)
+    );
+    assert_eq!(a75.evidence[0].evidence, vec![Seq(3)]);
+}
+
+/// Re-links and re-signs the whole chain after `edit` changed line `at`
+/// (a producer with the key forging references): only the trace rebuild
+/// can object.
+fn relink(lines: &[Vec<u8>], at: usize, edit: impl Fn(&mut Value, &[Value])) -> Vec<Vec<u8>> {
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let mut out = Vec::new();
+    let mut prev: Option<String> = None;
+    for (i, l) in lines.iter().enumerate() {
+        let line = resign(l, |v| {
+            if i == at {
+                edit(v, &parsed);
+            }
+            if let Some(p) = &prev {
+                v["prev"] = p.clone().into();
+            }
+        });
+        let v: Value = serde_json::from_slice(&line).unwrap();
+        prev = Some(v["hash"].as_str().unwrap().to_owned());
+        out.push(line);
+    }
+    out
+}
+
+#[test]
+fn forward_self_and_duplicate_references_are_issues() {
+    let (f, t) = agent_log();
+    let ls = lines(&f, &t);
+    // seq 1 names seq 7 (later) and itself, then seq 0 twice.
+    let forged = relink(&ls, 1, |v, all| {
+        v["body"]["parents"] =
+            serde_json::json!([all[7]["id"], all[1]["id"], all[0]["id"], all[0]["id"]]);
+    });
+    assert!(verify(&forged).is_verified(), "the chain itself is intact");
+    let entries: Vec<Entry> = forged
+        .iter()
+        .map(|l| Entry::from_line(l).unwrap())
+        .collect();
+    let v = VerifiedLog::from_chain(&entries, &keyring(), &ChainOptions::default()).unwrap();
+    let g = TraceGraph::build(&v);
+    let problems: Vec<(u64, TraceProblem)> =
+        g.issues.iter().map(|i| (i.seq.0, i.problem)).collect();
+    assert_eq!(
+        problems,
+        [
+            (1, TraceProblem::Forward),
+            (1, TraceProblem::SelfReference),
+            (1, TraceProblem::Duplicate),
+            (8, TraceProblem::Dangling)
+        ]
+    );
+    // Only the backward reference became an edge: the graph stays acyclic.
+    assert!(g.edges.iter().all(|e| e.to < e.from));
+    assert!(g.edges.iter().any(|e| (e.from, e.to) == (Seq(1), Seq(0))));
+}
+
+#[test]
+fn provenance_rules_on_write_and_read() {
+    let f = fixture();
+    let t = tenant("acme");
+    let Body::Decision(mut d) = decision(0) else {
+        unreachable!()
+    };
+    d.provenance = (0..65)
+        .map(|i| prov(&format!("s{i}"), TrustLevel::Verified))
+        .collect();
+    let err = f.log.append(&t, &Body::Decision(d.clone())).unwrap_err();
+    assert!(
+        err.to_string().contains("at most 64 provenance records"),
+        "{err}"
+    );
+    d.provenance.truncate(1);
+    f.log.append(&t, &Body::Decision(d)).unwrap();
+    let ls = lines(&f, &t);
+    assert!(verify(&ls).is_verified());
+    let bad = vec![resign(&ls[0], |v| {
+        v["body"]["provenance"][0]["trust"] = "high".into()
+    })];
+    let r = verify(&bad);
+    assert_eq!(
+        (r.verdict(), r.failures[0].check.as_str()),
+        (Verdict::Malformed, "body")
+    );
+}
+
+/// Agentic vectors (SPEC §9, §11.5): the agent run above, and one with a
+/// re-signed unknown trust level.
+#[test]
+fn agentic_vectors_v1() {
+    let (f, t) = agent_log();
+    let ls = lines(&f, &t);
+    assert!(verify(&ls).is_verified());
+    check_or_bless("tests/vectors/ok_agentic_v1.jsonl", &jsonl(&ls));
+    let mut bad = ls.clone();
+    bad[3] = resign(&ls[3], |v| {
+        v["body"]["provenance"][1]["trust"] = "high".into()
+    });
+    let r = verify(&bad);
+    assert_eq!(r.verdict(), Verdict::Malformed);
+    assert_eq!(r.failures[0].location.seq, Some(Seq(3)));
+    check_or_bless(
+        "tests/vectors/fail_malformed_provenance_trust_v1.jsonl",
+        &jsonl(&bad),
+    );
+}
+
+#[cfg(feature = "collector")]
+#[test]
+fn collector_binds_provenance_commitments_into_the_receipt() {
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let secrets = std::sync::Arc::new(MemorySecrets::new());
+    let c = Collector::builder(
+        LogName::new("test.example/log").unwrap(),
+        signer(),
+        store.clone(),
+    )
+    .secrets(secrets.clone())
+    .max_input_bytes(64)
+    .random(std::sync::Arc::new(SeededRandom::new(5)))
+    .build()
+    .unwrap();
+    let t = tenant("acme");
+    let key = CommitmentKey::from_bytes([3u8; 32]);
+    secrets.insert(t.clone(), key.clone());
+    let mut d = c.start(&t).unwrap();
+    d.set_input("question").unwrap();
+    d.set_action(Action::Allow);
+    d.add_provenance(
+        SourceType::Database,
+        "crm:row-9",
+        b"row contents",
+        TrustLevel::Trusted,
+    )
+    .unwrap();
+    assert!(matches!(
+        d.add_provenance(SourceType::Web, "web:x", &[0u8; 65], TrustLevel::Untrusted),
+        Err(CollectorError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        d.add_provenance(SourceType::Web, "has space", b"x", TrustLevel::Untrusted),
+        Err(CollectorError::Id { .. })
+    ));
+    let e = d.emit().unwrap();
+    let Body::Decision(r) = e.body().unwrap() else {
+        panic!("not a decision")
+    };
+    assert_eq!(r.provenance.len(), 1);
+    assert_eq!(
+        r.provenance[0].commitment,
+        commit(&key, "provenance", b"row contents")
+    );
+    assert_eq!(r.provenance[0].source.as_str(), "crm:row-9");
+    let line = String::from_utf8(e.to_line().unwrap()).unwrap();
+    assert!(!line.contains("row contents"));
+}

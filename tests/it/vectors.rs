@@ -28,6 +28,7 @@ fn vector_chain() -> (Fixture, Vec<Entry>) {
             tags: vec![],
             model: None,
             pii: vec![],
+            provenance: vec![],
             unicode: "16.0.0".into(),
             parents: vec![target],
             metrics: Metrics::default(),
