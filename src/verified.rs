@@ -58,8 +58,6 @@ impl VerifiedEntry {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Integrity {
-    /// Checks that passed in the verification run.
-    pub checks_passed: u64,
     /// Signed checkpoints given to and verified by the run (0 for a chain
     /// verified by per-entry signatures alone).
     pub checkpoints: u64,
@@ -97,7 +95,7 @@ impl VerifiedLog {
         opts: &ChainOptions,
     ) -> Result<VerifiedLog, VerifiedError> {
         let outcome = verify_chain_detailed(items(entries), keys, opts);
-        Self::build(outcome.report, outcome.entries, 0, opts)
+        Self::from_verified(outcome.report, outcome.entries, 0, opts)
     }
 
     /// Verifies `entries` with their signed checkpoint `notes` (SPEC §7.6;
@@ -116,10 +114,12 @@ impl VerifiedLog {
         // The segment run has checked every entry; keep them in seq order.
         let mut kept = entries.to_vec();
         kept.sort_by_key(Entry::seq);
-        Self::build(report, kept, notes.len() as u64, opts)
+        Self::from_verified(report, kept, notes.len() as u64, opts)
     }
 
-    fn build(
+    /// Keeps `entries` (in seq order) if `report`, the report of the run
+    /// that checked exactly them with `checkpoints` notes and `opts`, passed.
+    pub(crate) fn from_verified(
         report: Report,
         entries: Vec<Entry>,
         checkpoints: u64,
@@ -159,7 +159,6 @@ impl VerifiedLog {
             tenant,
             entries: out,
             integrity: Integrity {
-                checks_passed: report.checks_passed,
                 checkpoints,
                 epochs,
                 from_genesis: opts.anchor == Anchor::Genesis,

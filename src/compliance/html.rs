@@ -72,10 +72,7 @@ pub(crate) fn render(r: &ComplianceReport) -> String {
     let epochs: Vec<String> = i.epochs.iter().map(ToString::to_string).collect();
     o.push_str("<h2>Integrity (as verified)</h2>\n<table>\n");
     for (k, v) in [
-        (
-            "chain verified",
-            format!("yes ({} checks passed)", i.checks_passed),
-        ),
+        ("chain verified", "yes".to_owned()),
         ("signed checkpoints verified", i.checkpoints.to_string()),
         ("from genesis", yes(i.from_genesis).into()),
         ("tail anchored", yes(i.tail_anchored).into()),

@@ -1,6 +1,6 @@
 //! Compliance evidence computed from verified entries (SPEC §11.3):
 //! framework crosswalks ([`crosswalk`]), the summary ([`summary`]) and its
-//! Markdown, JSON and HTML renderings ([`render`]).
+//! Markdown, JSON and HTML renderings ([`ComplianceReport`]).
 
 pub mod crosswalk;
 mod html;

@@ -1208,3 +1208,287 @@ fn collector_binds_provenance_commitments_into_the_receipt() {
     let line = String::from_utf8(e.to_line().unwrap()).unwrap();
     assert!(!line.contains("row contents"));
 }
+
+mod packaged {
+    //! Reports embedded in evidence packages (SPEC §11.3.4).
+    use std::io::{Cursor, Read, Write};
+
+    use ai_audit::package::*;
+    use ai_audit::*;
+
+    use super::*;
+
+    fn policy() -> SealPolicy {
+        SealPolicy {
+            every_entries: Some(4),
+            epoch_max_entries: Some(10),
+            ..SealPolicy::default()
+        }
+    }
+
+    fn options() -> ReportOptions {
+        ReportOptions {
+            keys: keyring(),
+            crosswalk: compliance::Crosswalk::builtin().unwrap(),
+        }
+    }
+
+    fn export(f: &Fixture) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        export_package_with_reports(
+            &*f.store,
+            &LogName::new("test.example/log").unwrap(),
+            &*signer(),
+            &Scope::Tenant(tenant("acme")),
+            &options(),
+            &mut out,
+        )
+        .unwrap();
+        out.into_inner()
+    }
+
+    fn unpack(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut z = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        (0..z.len())
+            .map(|i| {
+                let mut f = z.by_index(i).unwrap();
+                let mut data = Vec::new();
+                f.read_to_end(&mut data).unwrap();
+                (f.name().unwrap().to_string(), data)
+            })
+            .collect()
+    }
+
+    /// Re-zips `files` with a manifest re-signed by the log key for their
+    /// new contents: what a producer holding the key could do.
+    fn repack(mut files: Vec<(String, Vec<u8>)>) -> Vec<u8> {
+        let mi = files.iter().position(|f| f.0 == MANIFEST).unwrap();
+        let mut m: Manifest = ai_audit::encoding::decode_canonical(&files[mi].1).unwrap();
+        m.files = files
+            .iter()
+            .filter(|f| f.0 != MANIFEST && f.0 != MANIFEST_SIG)
+            .map(|f| FileRecord {
+                name: f.0.clone(),
+                sha256: Hash32::digest(&f.1),
+                size: f.1.len() as u64,
+            })
+            .collect();
+        m.files.sort_by(|a, b| a.name.cmp(&b.name));
+        let bytes = ai_audit::encoding::to_canonical(&m).unwrap();
+        let note = sign_note(&manifest_note_text(&bytes), &[&*signer() as &dyn Signer]).unwrap();
+        files[mi].1 = bytes;
+        let si = files.iter().position(|f| f.0 == MANIFEST_SIG).unwrap();
+        files[si].1 = note.into_bytes();
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default());
+        for (name, data) in &files {
+            w.start_file(name.as_str(), opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn verify_zip(bytes: &[u8]) -> PackageReport {
+        verify_package(Cursor::new(bytes), &keyring()).unwrap()
+    }
+
+    fn report_failures(r: &PackageReport) -> Vec<(String, Verdict)> {
+        r.report
+            .failures
+            .iter()
+            .filter(|f| f.check == "report")
+            .map(|f| (f.location.file.clone().unwrap_or_default(), f.verdict))
+            .collect()
+    }
+
+    fn source(n: u64) -> Fixture {
+        let f = fixture_sealed(SigningMode::PerEntry, policy());
+        populate(&f, &tenant("acme"), n);
+        f.log.seal_all().unwrap();
+        f
+    }
+
+    #[test]
+    fn embedded_reports_verify_and_match_the_log() {
+        let f = source(23);
+        let zip = export(&f);
+        let r = verify_zip(&zip);
+        assert!(r.is_verified(), "{:#?}", r.report.failures);
+        let files = unpack(&zip);
+        let names: Vec<&str> = files
+            .iter()
+            .map(|f| f.0.as_str())
+            .filter(|n| n.starts_with("reports/"))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "reports/crosswalk.json",
+                "reports/acme/compliance.html",
+                "reports/acme/compliance.json",
+                "reports/acme/compliance.md"
+            ]
+        );
+        // The embedded JSON is the report of the verified store contents.
+        let json = &files
+            .iter()
+            .find(|f| f.0 == "reports/acme/compliance.json")
+            .unwrap()
+            .1;
+        let entries = f.store.read(&tenant("acme"), Seq(0), Seq(100)).unwrap();
+        let v = VerifiedLog::from_segment(
+            &entries,
+            &notes(&f, &tenant("acme")),
+            &keyring(),
+            &ChainOptions::default(),
+        )
+        .unwrap();
+        let want =
+            compliance::ComplianceReport::build(&v, &compliance::Crosswalk::builtin().unwrap())
+                .unwrap();
+        assert_eq!(json, &want.to_json().unwrap());
+        let doc: Value = serde_json::from_slice(json).unwrap();
+        assert_eq!(doc["summary"]["entries"], 23 + 2); // two epoch links
+        assert_eq!(
+            doc["summary"]["integrity"]["checkpoints"],
+            notes(&f, &tenant("acme")).len()
+        );
+        // Re-packing unchanged files with a fresh signature still verifies.
+        assert!(verify_zip(&repack(files)).is_verified());
+    }
+
+    /// A report from an earlier state of the log, placed in a package of
+    /// the grown log and signed again, no longer matches: `tampered`.
+    #[test]
+    fn a_report_that_no_longer_matches_its_log_is_detected() {
+        let f = source(12);
+        let old = unpack(&export(&f));
+        populate(&f, &tenant("acme"), 5);
+        f.log.seal_all().unwrap();
+        let mut new = unpack(&export(&f));
+        for (name, data) in new.iter_mut() {
+            if name.starts_with("reports/acme/") {
+                *data = old.iter().find(|o| &o.0 == name).unwrap().1.clone();
+            }
+        }
+        let r = verify_zip(&repack(new.clone()));
+        assert_eq!(r.verdict(), Verdict::Tampered);
+        assert_eq!(
+            report_failures(&r),
+            [
+                (
+                    "reports/acme/compliance.html".to_string(),
+                    Verdict::Tampered
+                ),
+                (
+                    "reports/acme/compliance.json".to_string(),
+                    Verdict::Tampered
+                ),
+                ("reports/acme/compliance.md".to_string(), Verdict::Tampered)
+            ]
+        );
+        // Only the chain checks pass; everything else about the package is fine.
+        assert!(r.report.failures.iter().all(|f| f.check == "report"));
+
+        // One edited number in the HTML alone is caught too.
+        let mut edited = unpack(&export(&f));
+        let html = edited
+            .iter_mut()
+            .find(|x| x.0 == "reports/acme/compliance.html")
+            .unwrap();
+        let text = String::from_utf8(html.1.clone())
+            .unwrap()
+            .replacen("yes", "no", 1);
+        html.1 = text.into_bytes();
+        assert_eq!(
+            report_failures(&verify_zip(&repack(edited))),
+            [(
+                "reports/acme/compliance.html".to_string(),
+                Verdict::Tampered
+            )]
+        );
+    }
+
+    #[test]
+    fn report_files_without_template_or_entries_or_with_bad_entries_fail() {
+        let f = source(9);
+        let files = unpack(&export(&f));
+        // No template.
+        let no_template: Vec<_> = files.iter().filter(|x| x.0 != CROSSWALK).cloned().collect();
+        let r = verify_zip(&repack(no_template));
+        assert_eq!(
+            report_failures(&r),
+            [("reports/crosswalk.json".to_string(), Verdict::Malformed)]
+        );
+        // A bad template.
+        let mut bad = files.clone();
+        bad.iter_mut().find(|x| x.0 == CROSSWALK).unwrap().1 = b"{\"version\":1}".to_vec();
+        assert_eq!(
+            report_failures(&verify_zip(&repack(bad))),
+            [("reports/crosswalk.json".to_string(), Verdict::Malformed)]
+        );
+        // A report of a tenant with no entries in the package.
+        let mut orphan = files.clone();
+        let json = files
+            .iter()
+            .find(|x| x.0 == "reports/acme/compliance.json")
+            .unwrap()
+            .1
+            .clone();
+        orphan.push(("reports/beta/compliance.json".into(), json));
+        assert_eq!(
+            report_failures(&verify_zip(&repack(orphan))),
+            [(
+                "reports/beta/compliance.json".to_string(),
+                Verdict::Tampered
+            )]
+        );
+        // One rendering dropped.
+        let dropped: Vec<_> = files
+            .iter()
+            .filter(|x| x.0 != "reports/acme/compliance.md")
+            .cloned()
+            .collect();
+        assert_eq!(
+            report_failures(&verify_zip(&repack(dropped))),
+            [("reports/acme/compliance.md".to_string(), Verdict::Tampered)]
+        );
+        // Entries that do not verify: the report is not recomputed.
+        let mut broken = files;
+        let e = broken
+            .iter_mut()
+            .find(|x| x.0.ends_with("0/entries.jsonl"))
+            .unwrap();
+        e.1 = String::from_utf8(e.1.clone())
+            .unwrap()
+            .replacen("\"reject\"", "\"allow\"", 1)
+            .into_bytes();
+        let r = verify_zip(&repack(broken));
+        assert!(r.report.failures.iter().any(|f| f.check == "entry_hash"));
+        assert_eq!(
+            report_failures(&r),
+            [(
+                "reports/acme/compliance.json".to_string(),
+                Verdict::Tampered
+            )]
+        );
+        // Export refuses to compute a report over entries it cannot verify.
+        let mut out = Cursor::new(Vec::new());
+        let wrong_keys = ReportOptions {
+            keys: KeyRing::new(),
+            ..options()
+        };
+        let err = export_package_with_reports(
+            &*f.store,
+            &LogName::new("test.example/log").unwrap(),
+            &*signer(),
+            &Scope::Tenant(tenant("acme")),
+            &wrong_keys,
+            &mut out,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("verification failed"), "{err}");
+    }
+}
