@@ -84,7 +84,9 @@ pub struct VerifiedLog {
 
 impl VerifiedLog {
     /// Verifies `entries` as a chain (SPEC §6) with `opts` and keeps them if
-    /// verification passed.
+    /// verification passed. Every entry must carry a valid signature
+    /// (`opts.require_signatures` is forced on: batch-sealed entries are
+    /// authenticated only by checkpoints, see [`VerifiedLog::from_segment`]).
     ///
     /// # Errors
     /// [`VerifiedError::NotVerified`] with the report when any check failed,
@@ -94,8 +96,12 @@ impl VerifiedLog {
         keys: &KeyRing,
         opts: &ChainOptions,
     ) -> Result<VerifiedLog, VerifiedError> {
-        let outcome = verify_chain_detailed(items(entries), keys, opts);
-        Self::from_verified(outcome.report, outcome.entries, 0, opts)
+        let opts = ChainOptions {
+            require_signatures: true,
+            ..opts.clone()
+        };
+        let outcome = verify_chain_detailed(items(entries), keys, &opts);
+        Self::from_verified(outcome.report, outcome.entries, 0, &opts)
     }
 
     /// Verifies `entries` with their signed checkpoint `notes` (SPEC §7.6;

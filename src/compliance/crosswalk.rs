@@ -372,7 +372,7 @@ impl Crosswalk {
     /// # Errors
     /// [`ComplianceError::Encoding`] (template digest).
     pub fn evaluate(&self, log: &VerifiedLog) -> Result<CrosswalkResult, ComplianceError> {
-        let ctx = Context::new(log);
+        let ctx = Context::new(log, self);
         let frameworks = self
             .frameworks
             .iter()
@@ -422,29 +422,62 @@ fn combine(items: &[Coverage]) -> Status {
     }
 }
 
+/// One field-presence scan per distinct `(kind, field)` of the template.
+type Presence = HashMap<(String, String), Vec<(Seq, bool)>>;
+
 struct Context<'a> {
     log: &'a VerifiedLog,
-    values: Vec<Option<Value>>,
+    presence: Presence,
     /// Entry id -> seqs of human_oversight entries targeting it.
     reviews: HashMap<EntryId, Vec<Seq>>,
 }
 
 impl<'a> Context<'a> {
-    fn new(log: &'a VerifiedLog) -> Context<'a> {
+    fn new(log: &'a VerifiedLog, template: &Crosswalk) -> Context<'a> {
         let mut reviews: HashMap<EntryId, Vec<Seq>> = HashMap::new();
         for e in log.entries() {
             if let Body::HumanOversight(h) = e.body() {
                 reviews.entry(h.target).or_default().push(e.seq());
             }
         }
-        let values = log
-            .entries()
+        // Each body is parsed once, only if its kind has a field measure.
+        let mut fields: HashMap<&str, Vec<&str>> = HashMap::new();
+        for e in template
+            .frameworks
             .iter()
-            .map(|e| e.entry().body_value().ok())
-            .collect();
+            .flat_map(|f| &f.controls)
+            .flat_map(|c| &c.evidence)
+        {
+            if let Evidence::Field { kind, field, .. } = e {
+                let list = fields.entry(kind.as_str()).or_default();
+                if !list.contains(&field.as_str()) {
+                    list.push(field.as_str());
+                }
+            }
+        }
+        let mut presence = Presence::new();
+        for (kind, list) in &fields {
+            for f in list {
+                presence.insert(((*kind).to_owned(), (*f).to_owned()), Vec::new());
+            }
+        }
+        for e in log.entries() {
+            let Some(list) = fields.get(e.kind().as_str()) else {
+                continue;
+            };
+            let value = e.entry().body_value().ok();
+            for f in list {
+                let has = value.as_ref().is_some_and(|v| has_path(v, f));
+                if let Some(slot) =
+                    presence.get_mut(&(e.kind().as_str().to_owned(), (*f).to_owned()))
+                {
+                    slot.push((e.seq(), has));
+                }
+            }
+        }
         Context {
             log,
-            values,
+            presence,
             reviews,
         }
     }
@@ -526,12 +559,11 @@ impl<'a> Context<'a> {
                 absent,
                 what,
             } => {
-                let scope = entries
-                    .iter()
-                    .zip(&self.values)
-                    .filter(|(x, _)| x.kind().as_str() == kind)
-                    .map(|(x, v)| (x.seq(), v.as_ref().is_some_and(|v| has_path(v, field))))
-                    .collect();
+                let scope = self
+                    .presence
+                    .get(&(kind.clone(), field.clone()))
+                    .cloned()
+                    .unwrap_or_default();
                 cov(id, what, scope, *min, *absent)
             }
             Evidence::Reviewed {

@@ -99,6 +99,12 @@ fn batch_sealed_log_is_analysed_only_with_its_checkpoints() {
     let v = VerifiedLog::from_segment(&entries, &ns, &keyring(), &ChainOptions::default()).unwrap();
     assert_eq!(v.integrity().checkpoints, ns.len() as u64);
     assert!(VerifiedLog::from_chain(&entries, &keyring(), &ChainOptions::default()).is_err());
+    // Turning signatures off does not let unsigned entries through the gate.
+    let lax = ChainOptions {
+        require_signatures: false,
+        ..ChainOptions::default()
+    };
+    assert!(VerifiedLog::from_chain(&entries, &keyring(), &lax).is_err());
     assert!(
         VerifiedLog::from_segment(&entries, &[], &keyring(), &ChainOptions::default()).is_err()
     );
