@@ -1417,6 +1417,66 @@ mod packaged {
         );
     }
 
+    /// Package vectors with reports (SPEC §9, §11.3.4), in their own
+    /// directory `tests/vectors/reports/` with an index of verdicts.
+    #[test]
+    fn report_package_vectors_v1() {
+        let f = source(12);
+        let ok = export(&f);
+        let old = unpack(&ok);
+        populate(&f, &tenant("acme"), 5);
+        f.log.seal_all().unwrap();
+        let mut stale = unpack(&export(&f));
+        for (name, data) in stale.iter_mut() {
+            if name.starts_with("reports/acme/") {
+                *data = old.iter().find(|o| &o.0 == name).unwrap().1.clone();
+            }
+        }
+        let stale = repack(stale);
+        let mut edited = old.clone();
+        let json = edited
+            .iter_mut()
+            .find(|x| x.0 == "reports/acme/compliance.json")
+            .unwrap();
+        let text = String::from_utf8(json.1.clone()).unwrap();
+        json.1 = text
+            .replacen("\"decisions\":", "\"decisions\":1", 1)
+            .into_bytes();
+        let edited = repack(edited);
+        let cases = [
+            ("ok_report_v1.zip", &ok, "verified"),
+            ("fail_tampered_stale_report_v1.zip", &stale, "tampered"),
+            ("fail_tampered_edited_report_v1.zip", &edited, "tampered"),
+        ];
+        let mut index = serde_json::Map::new();
+        for (name, bytes, verdict) in cases {
+            let r = verify_zip(bytes);
+            assert_eq!(
+                serde_json::to_value(r.verdict()).unwrap(),
+                verdict,
+                "{name}"
+            );
+            if verdict != "verified" {
+                assert!(
+                    r.report.failures.iter().all(|f| f.check == "report"),
+                    "{name}"
+                );
+            }
+            check_or_bless(&format!("tests/vectors/reports/{name}"), bytes);
+            index.insert(
+                name.into(),
+                serde_json::json!({"verdict": verdict, "check": if verdict == "verified" { "" } else { "report" }}),
+            );
+        }
+        let doc = serde_json::json!({
+            "_about": "SPEC §11.3.4: log packages (tenant acme, key of entries_v1.json) with embedded compliance reports; verify with that verifier_key pinned",
+            "packages": index,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).unwrap();
+        text.push('\n');
+        check_or_bless("tests/vectors/reports/reports_v1.json", text.as_bytes());
+    }
+
     #[test]
     fn report_files_without_template_or_entries_or_with_bad_entries_fail() {
         let f = source(9);
