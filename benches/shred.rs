@@ -111,6 +111,7 @@ fn bench(c: &mut Criterion) {
             output: Some(Hash32([2; 32])),
             parents: Vec::new(),
             pii: Vec::new(),
+            provenance: Vec::new(),
             reasons: vec![Code::new("checks.passed").unwrap()],
             sealed,
             session_id: None,

@@ -112,6 +112,7 @@ fn receipt(i: u64) -> Body {
             category: "email".into(),
             count: 1,
         }],
+        provenance: vec![],
         unicode: "16.0.0".into(),
         parents: vec![],
         metrics: Metrics {

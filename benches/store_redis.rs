@@ -77,6 +77,7 @@ fn body(i: u64) -> Body {
             config: Some(Hash32::digest(b"cfg")),
         }),
         pii: vec![],
+        provenance: vec![],
         unicode: "16.0.0".into(),
         parents: vec![],
         metrics: Metrics::default(),

@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::contract::ContractResult;
 use crate::encoding::{self, EncodingError};
 use crate::hash::Hash32;
 use crate::id::{Code, EntryId, Epoch, ExternalId};
 use crate::keys::VerifierKey;
 use crate::merkle::TreeSize;
+use crate::monitor::MonitorResult;
 use crate::receipt::{DecisionReceipt, Metrics};
 use crate::shred::Shred;
 
@@ -46,6 +48,10 @@ pub enum EntryKind {
     StoreRepair,
     /// Keys were crypto-shredded ([`Shred`]).
     Shred,
+    /// A monitor run over verified entries ([`crate::monitor::MonitorResult`]).
+    Monitor,
+    /// A behavioural-contract evaluation over verified entries ([`crate::ContractResult`]).
+    Contract,
 }
 
 impl EntryKind {
@@ -60,6 +66,8 @@ impl EntryKind {
             EntryKind::EpochLink => "epoch_link",
             EntryKind::StoreRepair => "store_repair",
             EntryKind::Shred => "shred",
+            EntryKind::Monitor => "monitor",
+            EntryKind::Contract => "contract",
         }
     }
 }
@@ -241,6 +249,10 @@ pub enum Body {
     StoreRepair(StoreRepair),
     /// `shred`
     Shred(Shred),
+    /// `monitor`
+    Monitor(MonitorResult),
+    /// `contract`
+    Contract(ContractResult),
 }
 
 impl Body {
@@ -255,6 +267,8 @@ impl Body {
             Body::EpochLink(_) => EntryKind::EpochLink,
             Body::StoreRepair(_) => EntryKind::StoreRepair,
             Body::Shred(_) => EntryKind::Shred,
+            Body::Monitor(_) => EntryKind::Monitor,
+            Body::Contract(_) => EntryKind::Contract,
         }
     }
 
@@ -273,6 +287,8 @@ impl Body {
             Body::EpochLink(b) => encoding::to_canonical_record(b),
             Body::StoreRepair(b) => encoding::to_canonical_record(b),
             Body::Shred(b) => encoding::to_canonical_record(b),
+            Body::Monitor(b) => encoding::to_canonical_record(b),
+            Body::Contract(b) => encoding::to_canonical_record(b),
         }
     }
 
@@ -290,6 +306,8 @@ impl Body {
             Body::EpochLink(b) => serde_json::to_value(b),
             Body::StoreRepair(b) => serde_json::to_value(b),
             Body::Shred(b) => serde_json::to_value(b),
+            Body::Monitor(b) => serde_json::to_value(b),
+            Body::Contract(b) => serde_json::to_value(b),
         };
         let v = r.map_err(|e| EncodingError::Serialize(e.to_string()))?;
         // Validate encodability now (non-finite floats, large integers).
@@ -317,6 +335,8 @@ impl Body {
             EntryKind::EpochLink => Body::EpochLink(de(v)?),
             EntryKind::StoreRepair => Body::StoreRepair(de(v)?),
             EntryKind::Shred => Body::Shred(de(v)?),
+            EntryKind::Monitor => Body::Monitor(de(v)?),
+            EntryKind::Contract => Body::Contract(de(v)?),
         };
         let rules = match &body {
             Body::Decision(d) => d.check_rules(),

@@ -27,6 +27,9 @@ pub enum TimeError {
 }
 
 impl Timestamp {
+    /// 1970-01-01T00:00:00.000000Z.
+    pub const EPOCH: Timestamp = Timestamp(0);
+
     /// From microseconds since the Unix epoch.
     ///
     /// # Errors

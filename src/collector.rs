@@ -25,6 +25,7 @@ use crate::id::{Code, EntryId, ExternalId, IdError, LogName, TenantId};
 use crate::keys::Signer;
 use crate::log::{AuditLog, LogError};
 use crate::pii::{PiiError, PiiPolicy, PiiReport};
+use crate::provenance::{Provenance, SourceType, TrustLevel};
 use crate::random::RandomSource;
 use crate::receipt::{Action, Check, DecisionReceipt, Metrics, ModelRef, PiiCount, MAX_TEXT_BYTES};
 use crate::secret::{MemorySecrets, SecretError, TenantSecrets};
@@ -227,6 +228,7 @@ impl Collector {
             entry_id: None,
             subject: None,
             sealed: Vec::new(),
+            provenance: Vec::new(),
         })
     }
 
@@ -486,6 +488,7 @@ pub struct DecisionDraft {
     entry_id: Option<EntryId>,
     subject: Option<SubjectRef>,
     sealed: Vec<SealedField>,
+    provenance: Vec<Provenance>,
 }
 
 impl DecisionDraft {
@@ -698,6 +701,37 @@ impl DecisionDraft {
         self
     }
 
+    /// Binds a provenance record (SPEC §11.5): the content the decision used
+    /// is stored only as a keyed commitment, field name `provenance`.
+    ///
+    /// # Errors
+    /// [`CollectorError::TooLarge`] for content over the input cap, an id
+    /// error for a bad `source`, [`CollectorError::TooLarge`] past
+    /// [`crate::MAX_PROVENANCE`] records.
+    pub fn add_provenance(
+        &mut self,
+        source_type: SourceType,
+        source: &str,
+        content: &[u8],
+        trust: TrustLevel,
+    ) -> Result<&mut Self, CollectorError> {
+        self.collector.check_size("provenance", content.len())?;
+        if self.provenance.len() >= crate::provenance::MAX_PROVENANCE {
+            return Err(CollectorError::TooLarge {
+                field: "provenance record count",
+                size: self.provenance.len() + 1,
+                cap: crate::provenance::MAX_PROVENANCE,
+            });
+        }
+        self.provenance.push(Provenance {
+            commitment: commit(&self.key, "provenance", content),
+            source: ExternalId::new(source).map_err(id_err("provenance source"))?,
+            source_type,
+            trust,
+        });
+        Ok(self)
+    }
+
     /// Sets latency, tokens and cost.
     pub fn set_metrics(&mut self, metrics: Metrics) -> &mut Self {
         self.metrics = metrics;
@@ -742,6 +776,7 @@ impl DecisionDraft {
                     count: c.count,
                 })
                 .collect(),
+            provenance: self.provenance.clone(),
             unicode: crate::pii::UNICODE_VERSION.to_owned(),
             parents: self.parents.clone(),
             metrics: self.metrics,

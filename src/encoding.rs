@@ -47,6 +47,12 @@ pub const SEALED_FIELD_LABEL: &[u8] = b"ai-audit/v1/sealed-field\0";
 pub const FIELD_KEY_LABEL: &[u8] = b"ai-audit/v1/field-key\0";
 /// Prefix of the AES-GCM associated data of a wrapped key (SPEC §4.6).
 pub const KEY_WRAP_LABEL: &[u8] = b"ai-audit/v1/key-wrap\0";
+/// Label for the digest of a monitor's parameters in a `monitor` entry (SPEC §11.2).
+pub const MONITOR_PARAMS_LABEL: &[u8] = b"ai-audit/v1/monitor-params\0";
+/// Label for the digest of a behavioural contract in a `contract` entry (SPEC §11.4).
+pub const CONTRACT_LABEL: &[u8] = b"ai-audit/v1/contract\0";
+/// Label for the digest of a compliance report embedded in a package (SPEC §11.3).
+pub const REPORT_LABEL: &[u8] = b"ai-audit/v1/report\0";
 
 /// Errors of the canonical encoding and of strict parsing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -148,6 +154,19 @@ impl serde_json::ser::Formatter for JcsFormatter {
         }
         w.write_all(v.to_string().as_bytes())
     }
+}
+
+/// `SHA-256(label || JCS(value))`: the digest of a published record such as
+/// monitor parameters or a contract (SPEC §11).
+///
+/// # Errors
+/// As [`to_canonical`].
+pub fn labelled_digest<T: Serialize + ?Sized>(
+    label: &[u8],
+    value: &T,
+) -> Result<crate::hash::Hash32, EncodingError> {
+    let bytes = to_canonical(value)?;
+    Ok(crate::hash::Hash32::digest_parts(&[label, &bytes]))
 }
 
 /// Canonical bytes of an already built JSON value.

@@ -15,6 +15,8 @@ mod clock;
 #[cfg(feature = "collector")]
 mod collector;
 mod commitment;
+pub mod compliance;
+mod contract;
 #[cfg(all(feature = "collector", feature = "sqlite"))]
 pub mod demo;
 pub mod encoding;
@@ -24,11 +26,13 @@ mod id;
 mod keys;
 mod log;
 pub mod merkle;
+pub mod monitor;
 mod note;
 pub mod package;
 #[cfg(feature = "collector")]
 pub mod pii;
 mod pipeline;
+mod provenance;
 mod random;
 mod receipt;
 mod report;
@@ -36,6 +40,8 @@ mod secret;
 mod segment;
 pub mod shred;
 mod store;
+mod trace;
+mod verified;
 
 // The public surface, module by module.
 //
@@ -47,6 +53,7 @@ pub use body::{
 pub use entry::{
     envelope_schema, genesis, signature_message, Entry, EntryError, Header, SigningMode,
 };
+pub use provenance::{Provenance, SourceType, TrustLevel, MAX_PROVENANCE};
 pub use receipt::{
     Action, Check, DecisionReceipt, Finite, Metrics, ModelRef, PiiCount, MAX_TEXT_BYTES,
 };
@@ -93,6 +100,13 @@ pub use chain::{
 };
 pub use report::{Finding, Location, Report, Verdict};
 pub use segment::{verify_segment, NoteInput};
+// Analyses over verified entries only (modules `monitor`, `compliance` hold the details):
+pub use contract::{
+    Constraint, ConstraintViolations, Contract, ContractError, ContractResult, Evaluation, Op,
+    Requirements, Severity, MAX_VIOLATIONS_LISTED,
+};
+pub use trace::{DecisionGroup, Edge, EdgeKind, TraceGraph, TraceIssue, TraceProblem};
+pub use verified::{Integrity, VerifiedEntry, VerifiedError, VerifiedLog};
 // Evidence packages (module `package` holds the format details):
 pub use package::{
     export_disclosure, export_package, verify_package, PackageError, PackageReport, Scope,

@@ -242,6 +242,12 @@ impl DecisionReceipt {
                 "a check detail is longer than {MAX_TEXT_BYTES} bytes"
             ));
         }
+        if self.provenance.len() > crate::provenance::MAX_PROVENANCE {
+            return Err(format!(
+                "at most {} provenance records",
+                crate::provenance::MAX_PROVENANCE
+            ));
+        }
         let parts: Vec<&str> = self.unicode.split('.').collect();
         if parts.len() != 3
             || parts
@@ -280,6 +286,10 @@ pub struct DecisionReceipt {
     /// PII stripped from input, output and texts, sorted by category.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pii: Vec<PiiCount>,
+    /// Sources the decision used (SPEC §11.5), in the order given, at most
+    /// [`crate::MAX_PROVENANCE`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<crate::provenance::Provenance>,
     /// Reason codes, in the order added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Code>,

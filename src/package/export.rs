@@ -72,7 +72,7 @@ pub struct ExportSummary {
     pub manifest_sha256: Hash32,
 }
 
-struct PackageWriter<W: Write + Seek> {
+pub(super) struct PackageWriter<W: Write + Seek> {
     zip: ZipWriter<W>,
     files: Vec<FileRecord>,
 }
@@ -103,7 +103,7 @@ impl<W: Write + Seek> PackageWriter<W> {
     }
 
     /// Writes a whole small file and lists it.
-    fn put(&mut self, name: &FileName, bytes: &[u8]) -> Result<(), PackageError> {
+    pub(super) fn put(&mut self, name: &FileName, bytes: &[u8]) -> Result<(), PackageError> {
         let name = name.to_string();
         self.start(&name)?;
         self.zip.write_all(bytes)?;
@@ -167,6 +167,37 @@ pub fn export_package<W: Write + Seek>(
     scope: &Scope,
     out: W,
 ) -> Result<ExportSummary, PackageError> {
+    export_log(store, log, signer, scope, None, out)
+}
+
+/// As [`export_package`], and embeds under the signed manifest, for each
+/// tenant, the compliance report computed from its exported entries once
+/// they verified against `reports.keys` (SPEC §11.3.4), plus the crosswalk
+/// template used. The verifier recomputes and compares them. Holds one
+/// tenant's exported entries in memory.
+///
+/// # Errors
+/// As [`export_package`]; [`PackageError::Scope`] when a tenant's entries
+/// do not verify (no report is computed from unverified entries).
+pub fn export_package_with_reports<W: Write + Seek>(
+    store: &dyn Store,
+    log: &LogName,
+    signer: &dyn Signer,
+    scope: &Scope,
+    reports: &super::reports::ReportOptions,
+    out: W,
+) -> Result<ExportSummary, PackageError> {
+    export_log(store, log, signer, scope, Some(reports), out)
+}
+
+fn export_log<W: Write + Seek>(
+    store: &dyn Store,
+    log: &LogName,
+    signer: &dyn Signer,
+    scope: &Scope,
+    reports: Option<&super::reports::ReportOptions>,
+    out: W,
+) -> Result<ExportSummary, PackageError> {
     let plan = plan(store, scope)?;
     let mut w = PackageWriter::new(out);
     w.put(&FileName::Readme, README_TEXT.as_bytes())?;
@@ -175,6 +206,9 @@ pub fn export_package<W: Write + Seek>(
         format!("{}\n", signer.verifier_key()).as_bytes(),
     )?;
     let mut records = Vec::new();
+    if let Some(opts) = reports {
+        super::reports::write(store, &mut w, log, &plan, opts)?;
+    }
     for (tenant, epochs) in plan {
         let mut rec: Option<TenantRecord> = None;
         for (epoch, start, end) in epochs {
@@ -189,7 +223,7 @@ pub fn export_package<W: Write + Seek>(
 }
 
 /// Per tenant: (epoch, first seq, end seq exclusive) of each epoch to write.
-type Plan = BTreeMap<TenantId, Vec<(Epoch, Seq, Seq)>>;
+pub(super) type Plan = BTreeMap<TenantId, Vec<(Epoch, Seq, Seq)>>;
 
 fn plan(store: &dyn Store, scope: &Scope) -> Result<Plan, PackageError> {
     let tenants = match scope {

@@ -17,19 +17,24 @@ mod manifest;
 mod name;
 mod read;
 mod render;
+mod reports;
 mod verify;
 
-pub use export::{export_disclosure, export_package, ExportSummary, Scope, READ_CHUNK};
+pub use export::{
+    export_disclosure, export_package, export_package_with_reports, ExportSummary, Scope,
+    READ_CHUNK,
+};
 pub use manifest::{
     manifest_note_text, FileRecord, Head, Manifest, PackageKind, TenantRecord,
     MANIFEST_NOTE_HEADER, PACKAGE_FORMAT,
 };
-pub use name::{FileName, MANIFEST, MANIFEST_SIG, PRODUCER_KEY, README};
+pub use name::{FileName, ReportFormat, CROSSWALK, MANIFEST, MANIFEST_SIG, PRODUCER_KEY, README};
 pub use read::{
     MAX_ARCHIVE_BYTES, MAX_FILES, MAX_FILE_BYTES, MAX_LINE_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO,
     MAX_SMALL_FILE_BYTES, MAX_TOTAL_BYTES, RATIO_FLOOR_BYTES,
 };
 pub use render::{headline, render_human, render_json, JSON_SCHEMA, MAX_HUMAN_FAILURES};
+pub use reports::ReportOptions;
 pub use verify::{verify_package, PackageReport, PackageSummary, TenantSummary};
 
 use crate::keys::KeyError;

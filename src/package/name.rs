@@ -37,7 +37,46 @@ pub enum FileName {
     Receipt(TenantId, Seq),
     /// `receipts/<tenant>/<seq>.tlog-proof`
     ReceiptProof(TenantId, Seq),
+    /// `reports/crosswalk.json`: the crosswalk template the reports used
+    /// (SPEC §11.3.4).
+    Crosswalk,
+    /// `reports/<tenant>/compliance.{json,md,html}`: a tenant's compliance
+    /// report (SPEC §11.3.4).
+    Report(TenantId, ReportFormat),
 }
+
+/// The three renderings of a compliance report in a package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ReportFormat {
+    /// `compliance.json` (JCS).
+    Json,
+    /// `compliance.md`.
+    Markdown,
+    /// `compliance.html`.
+    Html,
+}
+
+impl ReportFormat {
+    /// Every format, in file-name order.
+    pub const ALL: [ReportFormat; 3] = [
+        ReportFormat::Html,
+        ReportFormat::Json,
+        ReportFormat::Markdown,
+    ];
+
+    /// The file name inside `reports/<tenant>/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ReportFormat::Json => "compliance.json",
+            ReportFormat::Markdown => "compliance.md",
+            ReportFormat::Html => "compliance.html",
+        }
+    }
+}
+
+/// `reports/crosswalk.json`.
+pub const CROSSWALK: &str = "reports/crosswalk.json";
 
 impl FileName {
     /// Parses a name against the allow-list. Returns `None` for anything
@@ -49,6 +88,7 @@ impl FileName {
             MANIFEST_SIG => return Some(FileName::ManifestSig),
             README => return Some(FileName::Readme),
             PRODUCER_KEY => return Some(FileName::ProducerKey),
+            CROSSWALK => return Some(FileName::Crosswalk),
             _ => {}
         }
         let parts: Vec<&str> = s.split('/').collect();
@@ -70,6 +110,10 @@ impl FileName {
                     TreeSize(decimal(b)?),
                 ))
             }
+            ["reports", t, f] => ReportFormat::ALL
+                .into_iter()
+                .find(|r| r.file_name() == *f)
+                .and_then(|r| Some(FileName::Report(tenant(t)?, r))),
             ["receipts", t, f] => {
                 if let Some(n) = f.strip_suffix(".jsonl") {
                     Some(FileName::Receipt(tenant(t)?, Seq(decimal(n)?)))
@@ -108,6 +152,8 @@ impl fmt::Display for FileName {
             }
             FileName::Receipt(t, s) => write!(f, "receipts/{t}/{}.jsonl", s.0),
             FileName::ReceiptProof(t, s) => write!(f, "receipts/{t}/{}.tlog-proof", s.0),
+            FileName::Crosswalk => f.write_str(CROSSWALK),
+            FileName::Report(t, r) => write!(f, "reports/{t}/{}", r.file_name()),
         }
     }
 }
@@ -144,6 +190,10 @@ mod tests {
             "tenants/acme/3/consistency/4-12.json",
             "receipts/acme/7.jsonl",
             "receipts/acme/7.tlog-proof",
+            "reports/crosswalk.json",
+            "reports/acme/compliance.json",
+            "reports/acme/compliance.md",
+            "reports/acme/compliance.html",
         ] {
             let n = FileName::parse(ok).unwrap();
             assert_eq!(n.to_string(), ok);
@@ -162,6 +212,9 @@ mod tests {
             "receipts\\acme\\1.jsonl",
             "keys/other.vkey",
             "README.TXT",
+            "reports/acme/compliance.txt",
+            "reports/Acme/compliance.json",
+            "reports/acme/x/compliance.json",
             "",
         ] {
             assert_eq!(FileName::parse(bad), None, "{bad}");

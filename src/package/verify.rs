@@ -379,6 +379,7 @@ impl Ctx<'_> {
                 (FileName::Receipt(..) | FileName::ReceiptProof(..), PackageKind::Disclosure) => {
                     true
                 }
+                (FileName::Crosswalk | FileName::Report(..), PackageKind::Log) => true,
                 _ => false,
             };
             let loc = at_file(&zf.name);
@@ -450,6 +451,8 @@ impl Ctx<'_> {
                 );
             }
         }
+        let with_entries: Vec<&TenantId> = tenants.keys().collect();
+        super::reports::check_orphans(self.report, &self.small, &with_entries);
         for (tenant, mut files) in tenants {
             files.sort();
             self.check_tenant(archive, &tenant, &files);
@@ -532,6 +535,9 @@ impl Ctx<'_> {
         let mut count = 0u64;
         let mut last: Option<Seq> = None;
         let mut first: Option<(Seq, Epoch, EntryKind, Location)> = None;
+        // Kept only when a report is embedded for this tenant, to recompute it.
+        let keep = super::reports::has_reports(&self.small, tenant);
+        let mut kept: Vec<Entry> = Vec::new();
         let listed: BTreeMap<&str, Hash32> = self
             .manifest
             .files
@@ -543,6 +549,9 @@ impl Ctx<'_> {
             let counted = items.inspect(|(loc, r)| {
                 count += 1;
                 if let Ok(e) = r {
+                    if keep {
+                        kept.push(e.clone());
+                    }
                     last = Some(e.seq());
                     if first.is_none() {
                         first = Some((e.seq(), e.epoch(), e.kind(), loc.clone()));
@@ -585,6 +594,10 @@ impl Ctx<'_> {
                     rec.last_seq
                 ),
             );
+        }
+        if keep {
+            let n = notes.len() as u64;
+            super::reports::check(&mut seg, &self.small, tenant, kept, n, &opts);
         }
         merge(self.report, seg);
         self.check_consistency(tenant, &heads);

@@ -9,6 +9,7 @@ mod checkpoint;
 mod cli;
 #[cfg(feature = "collector")]
 mod collector;
+mod compliance;
 #[cfg(all(feature = "collector", feature = "sqlite"))]
 mod demo;
 mod merkle;

@@ -29,6 +29,7 @@ fn vector_chain() -> (Fixture, Vec<Entry>) {
             tags: vec![],
             model: None,
             pii: vec![],
+            provenance: vec![],
             unicode: "16.0.0".into(),
             parents: vec![target],
             metrics: Metrics::default(),
@@ -426,6 +427,26 @@ fn published_schemas_are_up_to_date() {
         ),
         ("shred.schema.json", schemars::schema_for!(Shred)),
         ("report.schema.json", schemars::schema_for!(Report)),
+        (
+            "crosswalk.schema.json",
+            schemars::schema_for!(ai_audit::compliance::Crosswalk),
+        ),
+        (
+            "compliance_report.schema.json",
+            schemars::schema_for!(ai_audit::compliance::ComplianceReport),
+        ),
+        (
+            "contract.schema.json",
+            schemars::schema_for!(ContractResult),
+        ),
+        (
+            "behavioural_contract.schema.json",
+            schemars::schema_for!(Contract),
+        ),
+        (
+            "monitor.schema.json",
+            schemars::schema_for!(ai_audit::monitor::MonitorResult),
+        ),
     ];
     for (name, schema) in schemas {
         let v = serde_json::to_value(&schema).unwrap();
