@@ -15,6 +15,7 @@ mod export;
 mod lines;
 mod manifest;
 mod name;
+mod pipeline;
 mod read;
 mod verify;
 
@@ -28,7 +29,10 @@ pub use read::{
     MAX_ARCHIVE_BYTES, MAX_FILES, MAX_FILE_BYTES, MAX_LINE_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO,
     MAX_SMALL_FILE_BYTES, MAX_TOTAL_BYTES, RATIO_FLOOR_BYTES,
 };
-pub use verify::{verify_package, PackageReport, PackageSummary, TenantSummary};
+pub use verify::{
+    verify_package, verify_package_with, PackageReport, PackageSummary, Progress, TenantSummary,
+    VerifyOptions,
+};
 
 use crate::keys::KeyError;
 use crate::note::NoteError;

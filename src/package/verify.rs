@@ -9,7 +9,7 @@ use std::io::{self, Read, Seek};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::lines::{EntryLines, Problem};
+use super::lines::{Problem, RawLines};
 use super::manifest::{manifest_note_text, Head, Manifest, PackageKind, MANIFEST_NOTE_HEADER};
 use super::name::FileName;
 use super::read::{Archive, Defect};
@@ -25,7 +25,9 @@ use crate::keys::{KeyId, KeyRing};
 use crate::merkle::ConsistencyProof;
 use crate::note::{open_note, NoteError};
 use crate::report::{Location, Report, Verdict};
-use crate::segment::{verify_segment, NoteInput};
+use crate::segment::{verify_segment, NoteInput, SegmentStream};
+use crate::entry::EntryError;
+use super::pipeline;
 
 /// What the package claims to hold (from its manifest), for display.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -92,8 +94,50 @@ fn at_file(name: &str) -> Location {
 /// Largest `manifest.sig` read.
 const MAX_SIG_BYTES: u64 = crate::note::MAX_NOTE_BYTES as u64;
 
+/// How far [`verify_package_with`] has got, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Entry lines checked so far (all tenants).
+    pub entries_done: u64,
+    /// Entries the manifest claims (a claim: the count checked may differ).
+    pub entries_total: u64,
+}
+
+/// Options of [`verify_package_with`].
+#[derive(Clone, Copy, Default)]
+pub struct VerifyOptions<'a> {
+    progress: Option<&'a dyn Fn(Progress)>,
+}
+
+impl std::fmt::Debug for VerifyOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl<'a> VerifyOptions<'a> {
+    /// The defaults: no progress callback.
+    pub fn new() -> Self {
+        VerifyOptions::default()
+    }
+    /// Calls `f` on the calling thread as entries are checked (after every
+    /// few hundred lines). It must be quick; it cannot change the result.
+    pub fn with_progress(mut self, f: &'a dyn Fn(Progress)) -> Self {
+        self.progress = Some(f);
+        self
+    }
+}
+
 /// Verifies a package read from `input` against the pinned `keys` (never
 /// against keys found in the package).
+///
+/// Entries are streamed: memory stays bounded whatever the package size
+/// (per tenant, about 8 bytes per entry for the id check plus a few hashes
+/// per epoch), and the per-entry work (strict parsing, hashes, Ed25519
+/// batch verification) runs on every core.
 ///
 /// # Errors
 /// [`PackageError::Io`] only when reading `input` fails; every defect of
@@ -101,6 +145,18 @@ const MAX_SIG_BYTES: u64 = crate::note::MAX_NOTE_BYTES as u64;
 pub fn verify_package<R: Read + Seek>(
     input: R,
     keys: &KeyRing,
+) -> Result<PackageReport, PackageError> {
+    verify_package_with(input, keys, &VerifyOptions::new())
+}
+
+/// [`verify_package`] with options (a progress callback).
+///
+/// # Errors
+/// As [`verify_package`].
+pub fn verify_package_with<R: Read + Seek>(
+    input: R,
+    keys: &KeyRing,
+    options: &VerifyOptions<'_>,
 ) -> Result<PackageReport, PackageError> {
     let mut report = Report::default();
     let mut archive = match Archive::open(input)? {
@@ -129,6 +185,8 @@ pub fn verify_package<R: Read + Seek>(
         manifest: &manifest,
         report: &mut report,
         small: BTreeMap::new(),
+        progress: options.progress,
+        done: 0,
     };
     ctx.check_files(&mut archive)?;
     match manifest.kind {
@@ -326,6 +384,32 @@ struct Ctx<'a> {
     report: &'a mut Report,
     /// Contents of every file except entries.jsonl, checked against the manifest.
     small: BTreeMap<FileName, Vec<u8>>,
+    progress: Option<&'a dyn Fn(Progress)>,
+    /// Entry lines checked in the tenants before this one.
+    done: u64,
+}
+
+/// What the package-level checks note of a tenant's entry lines.
+#[derive(Default)]
+struct TenantPass {
+    /// Lines read.
+    count: u64,
+    /// Seq of the last well-formed entry.
+    last: Option<Seq>,
+    /// The first well-formed entry: seq, epoch, kind, where.
+    first: Option<(Seq, Epoch, EntryKind, Location)>,
+}
+
+impl TenantPass {
+    fn see(&mut self, loc: &Location, r: &Result<Entry, EntryError>) {
+        self.count += 1;
+        if let Ok(e) = r {
+            self.last = Some(e.seq());
+            if self.first.is_none() {
+                self.first = Some((e.seq(), e.epoch(), e.kind(), loc.clone()));
+            }
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -528,29 +612,55 @@ impl Ctx<'_> {
             require_signatures: false,
             end: None,
         };
-        let problems: RefCell<Vec<Problem>> = RefCell::new(Vec::new());
-        let mut count = 0u64;
-        let mut last: Option<Seq> = None;
-        let mut first: Option<(Seq, Epoch, EntryKind, Location)> = None;
         let listed: BTreeMap<&str, Hash32> = self
             .manifest
             .files
             .iter()
             .map(|f| (f.name.as_str(), f.sha256))
             .collect();
-        let mut seg = {
-            let items = EntryLines::new(archive, files.to_vec(), &problems, &listed);
-            let counted = items.inspect(|(loc, r)| {
-                count += 1;
-                if let Ok(e) = r {
-                    last = Some(e.seq());
-                    if first.is_none() {
-                        first = Some((e.seq(), e.epoch(), e.kind(), loc.clone()));
-                    }
+        let mut pass = TenantPass::default();
+        let problems: RefCell<Vec<Problem>> = RefCell::new(Vec::new());
+        // The streaming verifier first; when the entries are not in the
+        // regular shape it handles, the in-memory one from the start (same
+        // report either way).
+        let streamed = {
+            let mut stream = SegmentStream::new(self.keys, &notes, &opts);
+            let lines = RawLines::new(archive, files.to_vec(), &problems, &listed);
+            let base = self.done;
+            let total = self.manifest.entries;
+            let progress = self.progress;
+            let mut on_progress = |n: u64| {
+                if let Some(p) = progress {
+                    p(Progress {
+                        entries_done: base + n,
+                        entries_total: total,
+                    });
                 }
-            });
-            verify_segment(counted, &notes, self.keys, &opts)
+            };
+            pipeline::run(
+                lines,
+                &mut stream,
+                &mut |loc, r| pass.see(loc, r),
+                &mut on_progress,
+            )
+            .and_then(|()| stream.finish(&notes))
         };
+        let mut seg = match streamed {
+            Ok(r) => r,
+            Err(_irregular) => {
+                pass = TenantPass::default();
+                problems.borrow_mut().clear();
+                let items = RawLines::new(archive, files.to_vec(), &problems, &listed)
+                    .map(|(loc, l)| {
+                        let e = Entry::from_line(&l);
+                        (loc, e)
+                    })
+                    .inspect(|(loc, r)| pass.see(loc, r));
+                verify_segment(items, &notes, self.keys, &opts)
+            }
+        };
+        self.done += pass.count;
+        let TenantPass { count, last, first } = pass;
         for (v, check, loc, detail) in problems.into_inner() {
             seg.fail(v, check, loc, detail);
         }
