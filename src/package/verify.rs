@@ -25,7 +25,7 @@ use crate::keys::{KeyId, KeyRing};
 use crate::merkle::ConsistencyProof;
 use crate::note::{open_note, NoteError};
 use crate::report::{Location, Report, Verdict};
-use crate::segment::{verify_segment, NoteInput, SegmentStream};
+use crate::segment::{verify_segment, Irregular, NoteInput, SegmentStream};
 use crate::entry::EntryError;
 use super::pipeline;
 
@@ -108,12 +108,14 @@ pub struct Progress {
 #[derive(Clone, Copy, Default)]
 pub struct VerifyOptions<'a> {
     progress: Option<&'a dyn Fn(Progress)>,
+    in_memory: bool,
 }
 
 impl std::fmt::Debug for VerifyOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifyOptions")
             .field("progress", &self.progress.is_some())
+            .field("in_memory", &self.in_memory)
             .finish()
     }
 }
@@ -127,6 +129,13 @@ impl<'a> VerifyOptions<'a> {
     /// few hundred lines). It must be quick; it cannot change the result.
     pub fn with_progress(mut self, f: &'a dyn Fn(Progress)) -> Self {
         self.progress = Some(f);
+        self
+    }
+    /// Verifies with the in-memory verifier ([`crate::verify_segment`]) on
+    /// one thread instead of the streaming one: the same report, with
+    /// memory growing with the package. For cross-checking the two.
+    pub fn in_memory(mut self) -> Self {
+        self.in_memory = true;
         self
     }
 }
@@ -186,6 +195,7 @@ pub fn verify_package_with<R: Read + Seek>(
         report: &mut report,
         small: BTreeMap::new(),
         progress: options.progress,
+        in_memory: options.in_memory,
         done: 0,
     };
     ctx.check_files(&mut archive)?;
@@ -385,6 +395,7 @@ struct Ctx<'a> {
     /// Contents of every file except entries.jsonl, checked against the manifest.
     small: BTreeMap<FileName, Vec<u8>>,
     progress: Option<&'a dyn Fn(Progress)>,
+    in_memory: bool,
     /// Entry lines checked in the tenants before this one.
     done: u64,
 }
@@ -623,7 +634,9 @@ impl Ctx<'_> {
         // The streaming verifier first; when the entries are not in the
         // regular shape it handles, the in-memory one from the start (same
         // report either way).
-        let streamed = {
+        let streamed = if self.in_memory {
+            Err(Irregular("in-memory verification asked for"))
+        } else {
             let mut stream = SegmentStream::new(self.keys, &notes, &opts);
             let lines = RawLines::new(archive, files.to_vec(), &problems, &listed);
             let base = self.done;
