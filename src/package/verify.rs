@@ -95,7 +95,7 @@ fn at_file(name: &str) -> Location {
 const MAX_SIG_BYTES: u64 = crate::note::MAX_NOTE_BYTES as u64;
 
 /// How far [`verify_package_with`] has got, for a progress bar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Progress {
     /// Entry lines checked so far (all tenants).
