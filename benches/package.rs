@@ -152,7 +152,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--write") {
         let dir = args.get(i + 1).expect("--write DIR N");
-        let n = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--write DIR N");
+        let n = args
+            .get(i + 2)
+            .and_then(|s| s.parse().ok())
+            .expect("--write DIR N");
         write(dir, n);
         return;
     }

@@ -93,7 +93,8 @@ pub(crate) fn precheck_many<'a>(
     let mut sigs: Vec<ed25519_dalek::Signature> = Vec::new();
     let mut vks: Vec<VerifyingKey> = Vec::new();
     for (i, (e, pre)) in entries.iter().zip(pres.iter_mut()).enumerate() {
-        let (HashCheck::Match, SigCheck::Unchecked, Some(sig)) = (&pre.hash, pre.sig, e.signature())
+        let (HashCheck::Match, SigCheck::Unchecked, Some(sig)) =
+            (&pre.hash, pre.sig, e.signature())
         else {
             continue;
         };

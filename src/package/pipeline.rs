@@ -49,8 +49,11 @@ fn prepare(job: Job) -> (u64, Vec<Prepared>) {
             (loc, e)
         })
         .collect();
-    let mut pres = precheck_many(parsed.iter().filter_map(|(_, r)| r.as_ref().ok()), &job.keys)
-        .into_iter();
+    let mut pres = precheck_many(
+        parsed.iter().filter_map(|(_, r)| r.as_ref().ok()),
+        &job.keys,
+    )
+    .into_iter();
     let out = parsed
         .into_iter()
         .map(|(loc, r)| {

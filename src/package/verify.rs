@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::lines::{Problem, RawLines};
 use super::manifest::{manifest_note_text, Head, Manifest, PackageKind, MANIFEST_NOTE_HEADER};
 use super::name::FileName;
+use super::pipeline;
 use super::read::{Archive, Defect};
 use super::{PackageError, PACKAGE_FORMAT};
 use crate::body::EntryKind;
@@ -19,6 +20,7 @@ use crate::chain::{verify_chain, Anchor, ChainOptions, Item};
 use crate::checkpoint::{origin, CheckpointError, InclusionProofFile, ProofLeaf, SignedCheckpoint};
 use crate::encoding::{decode_canonical, parse_canonical};
 use crate::entry::Entry;
+use crate::entry::EntryError;
 use crate::hash::Hash32;
 use crate::id::{Epoch, LogName, Seq, TenantId};
 use crate::keys::{KeyId, KeyRing};
@@ -26,8 +28,6 @@ use crate::merkle::ConsistencyProof;
 use crate::note::{open_note, NoteError};
 use crate::report::{Location, Report, Verdict};
 use crate::segment::{verify_segment, Irregular, NoteInput, SegmentStream};
-use crate::entry::EntryError;
-use super::pipeline;
 
 /// What the package claims to hold (from its manifest), for display.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]

@@ -23,7 +23,7 @@ use crate::chain::{
 use crate::checkpoint::{parse_origin, SignedCheckpoint};
 use crate::entry::{Entry, EntryError};
 use crate::hash::Hash32;
-use crate::id::{Epoch, EntryId, LogName, TenantId};
+use crate::id::{EntryId, Epoch, LogName, TenantId};
 use crate::keys::KeyRing;
 use crate::merkle::leaf_hash;
 use crate::report::{Location, Report, Verdict};
@@ -248,14 +248,7 @@ impl SegmentStream {
             .tenant
             .clone()
             .unwrap_or_else(|| first.tenant().clone());
-        check_epochs(
-            &mut report,
-            &self.epochs,
-            notes,
-            &self.keys,
-            &log,
-            &tenant,
-        )?;
+        check_epochs(&mut report, &self.epochs, notes, &self.keys, &log, &tenant)?;
         Ok(report)
     }
 }

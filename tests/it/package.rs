@@ -807,7 +807,9 @@ fn a_large_package_with_a_rotation_verifies_with_progress_and_a_bad_signature_is
     assert!(total > 300, "{total}");
     let seen = seen.into_inner();
     assert!(seen.len() >= 2, "{} progress calls", seen.len());
-    assert!(seen.windows(2).all(|w| w[0].entries_done <= w[1].entries_done));
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].entries_done <= w[1].entries_done));
     assert_eq!(seen.last().unwrap().entries_done, total);
     assert!(seen.iter().all(|p| p.entries_total == total));
     same_report("large", ok, &keyring());
@@ -845,7 +847,11 @@ fn reordered_and_duplicated_entries_fall_back_to_the_same_report() {
     set_lines(f, &ls);
     resign(&mut files, &signer());
     let r = same_report("reordered", &pack(&files), &keyring());
-    assert!(has(&r, Verdict::Reordered, "order"), "{:#?}", r.report.failures);
+    assert!(
+        has(&r, Verdict::Reordered, "order"),
+        "{:#?}",
+        r.report.failures
+    );
 
     let mut files = unpack(ok);
     let f = get(&mut files, name);
@@ -860,4 +866,119 @@ fn reordered_and_duplicated_entries_fall_back_to_the_same_report() {
         "{:#?}",
         r.report.failures
     );
+}
+
+// ---------------------------------------------------------------------------
+// Time-range scope.
+
+fn ts_of(f: &Fixture, t: &str, seq: u64) -> Timestamp {
+    f.store.read(&tenant(t), Seq(seq), Seq(seq + 1)).unwrap()[0].ts()
+}
+
+fn micros(t: Timestamp, d: i64) -> Timestamp {
+    Timestamp::from_unix_micros(t.unix_micros() + d).unwrap()
+}
+
+#[test]
+fn a_time_range_exports_the_whole_epochs_it_touches() {
+    let f = source(SigningMode::PerEntry);
+    let ts12 = ts_of(&f, "acme", 12);
+    // One instant inside epoch 1 of acme: that epoch, whole (seq 10..=19).
+    let one = export(
+        &f,
+        &Scope::Time {
+            tenant: Some(tenant("acme")),
+            from: ts12,
+            to: micros(ts12, 1),
+        },
+    );
+    let r = verify(&one);
+    assert!(r.is_verified(), "{:#?}", r.report.failures);
+    let s = r.summary.unwrap();
+    assert_eq!(s.tenants.len(), 1);
+    assert_eq!(
+        (s.tenants[0].first_seq, s.tenants[0].last_seq),
+        (Seq(10), Seq(19))
+    );
+    // The same instant over every tenant: beta wrote later, so only acme.
+    let any = export(
+        &f,
+        &Scope::Time {
+            tenant: None,
+            from: ts12,
+            to: micros(ts12, 1),
+        },
+    );
+    assert_eq!(any, one);
+    // From the last entry of epoch 0 to the first of epoch 2: three epochs.
+    let span = export(
+        &f,
+        &Scope::Time {
+            tenant: Some(tenant("acme")),
+            from: ts_of(&f, "acme", 9),
+            to: micros(ts_of(&f, "acme", 20), 1),
+        },
+    );
+    let s = verify(&span).summary.unwrap();
+    assert_eq!(
+        (s.tenants[0].first_seq, s.tenants[0].last_seq),
+        (Seq(0), Seq(24))
+    );
+    // `to` is exclusive: ending at seq 20's instant leaves epoch 2 out.
+    let upto = export(
+        &f,
+        &Scope::Time {
+            tenant: Some(tenant("acme")),
+            from: ts_of(&f, "acme", 9),
+            to: ts_of(&f, "acme", 20),
+        },
+    );
+    let s = verify(&upto).summary.unwrap();
+    assert_eq!(s.tenants[0].last_seq, Seq(19));
+    // Everything, for every tenant: the same bytes as Scope::All.
+    let all = export(
+        &f,
+        &Scope::Time {
+            tenant: None,
+            from: ts_of(&f, "acme", 0),
+            to: micros(ts_of(&f, "beta", 4), 1),
+        },
+    );
+    assert_eq!(all, export(&f, &Scope::All));
+}
+
+#[test]
+fn an_empty_or_unmatched_time_range_is_refused() {
+    let f = source(SigningMode::PerEntry);
+    let t0 = ts_of(&f, "acme", 0);
+    let try_export = |scope: Scope| {
+        let mut out = Cursor::new(Vec::new());
+        export_package(&*f.store, &log_name(), &*signer(), &scope, &mut out).unwrap_err()
+    };
+    let before = Scope::Time {
+        tenant: None,
+        from: micros(t0, -10_000_000),
+        to: t0,
+    };
+    let e = try_export(before);
+    assert!(matches!(e, PackageError::Scope(_)), "{e}");
+    assert!(e.to_string().contains("no tenant has entries"), "{e}");
+    let one_tenant = Scope::Time {
+        tenant: Some(tenant("beta")),
+        from: t0,
+        to: micros(t0, 1),
+    };
+    let e = try_export(one_tenant);
+    assert!(
+        e.to_string()
+            .contains("tenant beta has no entries in the requested range"),
+        "{e}"
+    );
+    let backwards = Scope::Time {
+        tenant: None,
+        from: micros(t0, 1),
+        to: t0,
+    };
+    let e = try_export(backwards);
+    assert!(e.to_string().contains("empty time range"), "{e}");
 }
