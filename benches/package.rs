@@ -42,7 +42,7 @@ fn decision(i: u64) -> Body {
             .threshold(0.5)
             .unwrap()
             .detail("ok")],
-        action: if i % 5 == 0 {
+        action: if i.is_multiple_of(5) {
             Action::Reject
         } else {
             Action::Allow

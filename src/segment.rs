@@ -51,8 +51,9 @@ struct OpenedCheckpoint {
 /// `opts.require_signatures` is ignored: entries without a signature are
 /// accepted only when a verified checkpoint covers them.
 ///
-/// This holds every entry in memory; evidence packages are verified by the
-/// streaming [`SegmentStream`], which gives the same report in bounded memory.
+/// This holds every entry in memory; evidence packages are verified by a
+/// streaming twin of it that gives the same report in bounded memory
+/// ([`crate::verify_package`], SPEC §8.9).
 pub fn verify_segment(
     items: impl IntoIterator<Item = Item>,
     notes: &[NoteInput],

@@ -1,4 +1,4 @@
-//! Writing evidence packages (docs/PACKAGE.md §5) from any [`Store`].
+//! Writing evidence packages (SPEC §8.1, §8.5) from any [`Store`].
 //!
 //! Streaming: entries are read from the store in chunks of
 //! [`READ_CHUNK`] and written straight into the deflate stream; what is held
@@ -31,7 +31,7 @@ use crate::store::Store;
 /// Entries read from the store per call while exporting.
 pub const READ_CHUNK: u64 = 4096;
 
-/// The auditor README embedded in every package (docs/PACKAGE.md §6).
+/// The auditor README embedded in every package (`README.txt`, SPEC §8.2).
 pub(crate) const README_TEXT: &str = include_str!("README.txt");
 
 /// What to export. A seq or time range is widened to the whole epochs it

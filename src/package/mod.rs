@@ -1,4 +1,4 @@
-//! Evidence packages (docs/PACKAGE.md): a ZIP holding a log export or a
+//! Evidence packages (SPEC §8): a ZIP holding a log export or a
 //! selective disclosure, with a manifest signed by the log key, and the
 //! strict reader and verifier an auditor runs on it.
 //!

@@ -1,4 +1,4 @@
-//! Verification of an evidence package (docs/PACKAGE.md §8), built on
+//! Verification of an evidence package (SPEC §8.6), built on
 //! [`crate::segment::verify_segment`] for each tenant's entries and
 //! checkpoints, and on [`InclusionProofFile::verify`] for disclosures.
 
