@@ -24,7 +24,7 @@ fn at_file(name: &str) -> Location {
 /// Streams the lines of a tenant's entries files, in epoch order, as
 /// (location, line without its newline); file-level problems (bad bytes, overlong lines, hash
 /// mismatch) are collected in `problems`.
-pub(crate) struct RawLines<'a, R> {
+pub(crate) struct RawLines<'a, R: Read> {
     archive: &'a mut Archive<R>,
     files: std::vec::IntoIter<(Epoch, usize)>,
     current: Option<(String, BufReader<FileReader<R>>)>,
@@ -70,6 +70,18 @@ impl<R: Read + Seek> RawLines<'_, R> {
                     "content does not match its SHA-256 in the manifest".into(),
                 );
             }
+        }
+    }
+}
+
+impl<R: Read> Drop for RawLines<'_, R> {
+    /// Gives the input back to the archive when dropped in the middle of a
+    /// file (the streaming verifier stops early on irregular input, and the
+    /// archive is then read again).
+    fn drop(&mut self) {
+        if let Some((_, reader)) = self.current.take() {
+            let (_, _, r) = reader.into_inner().finish();
+            self.archive.restore(r);
         }
     }
 }

@@ -663,12 +663,21 @@ impl Ctx<'_> {
             Err(_irregular) => {
                 pass = TenantPass::default();
                 problems.borrow_mut().clear();
+                let (base, total, progress) = (self.done, self.manifest.entries, self.progress);
                 let items = RawLines::new(archive, files.to_vec(), &problems, &listed)
                     .map(|(loc, l)| {
                         let e = Entry::from_line(&l);
                         (loc, e)
                     })
-                    .inspect(|(loc, r)| pass.see(loc, r));
+                    .inspect(|(loc, r)| {
+                        pass.see(loc, r);
+                        if let Some(p) = progress.filter(|_| pass.count % 256 == 0) {
+                            p(Progress {
+                                entries_done: base + pass.count,
+                                entries_total: total,
+                            });
+                        }
+                    });
                 verify_segment(items, &notes, self.keys, &opts)
             }
         };

@@ -982,3 +982,40 @@ fn an_empty_or_unmatched_time_range_is_refused() {
     let e = try_export(backwards);
     assert!(e.to_string().contains("empty time range"), "{e}");
 }
+
+#[test]
+fn an_early_irregularity_in_a_package_larger_than_the_read_ahead_falls_back_cleanly() {
+    // 2,000 batch-sealed entries: the streaming reader is still inside the
+    // entries file (it reads a few batches ahead) when it meets the
+    // reordered pair, stops, and hands the archive to the in-memory pass.
+    let f = fixture_sealed(
+        SigningMode::BatchSealed,
+        SealPolicy {
+            every_entries: Some(500),
+            epoch_max_entries: Some(5000),
+            ..SealPolicy::default()
+        },
+    );
+    populate(&f, &tenant("acme"), 2000);
+    f.log.seal_all().unwrap();
+    let ok = export(&f, &Scope::All);
+    assert!(same_report("2000", &ok, &keyring()).is_verified());
+    let mut files = unpack(&ok);
+    let f0 = get(&mut files, E0);
+    let mut ls = lines_of(f0);
+    assert_eq!(ls.len(), 2000);
+    ls.swap(10, 11);
+    set_lines(f0, &ls);
+    resign(&mut files, &signer());
+    let r = same_report("early reorder", &pack(&files), &keyring());
+    assert!(
+        has(&r, Verdict::Reordered, "order"),
+        "{:#?}",
+        r.report.failures
+    );
+    assert!(
+        r.report.failures.iter().all(|f| f.check != "file"),
+        "{:#?}",
+        r.report.failures
+    );
+}
