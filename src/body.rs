@@ -10,6 +10,7 @@ use crate::id::{Code, EntryId, Epoch, ExternalId};
 use crate::keys::VerifierKey;
 use crate::merkle::TreeSize;
 use crate::receipt::{DecisionReceipt, Metrics};
+use crate::shred::Shred;
 
 /// The kind of a log entry. Its wire name selects the body schema.
 #[derive(
@@ -43,6 +44,8 @@ pub enum EntryKind {
     EpochLink,
     /// The store repaired a torn or inconsistent tail on open ([`StoreRepair`]).
     StoreRepair,
+    /// Keys were crypto-shredded ([`Shred`]).
+    Shred,
 }
 
 impl EntryKind {
@@ -56,6 +59,7 @@ impl EntryKind {
             EntryKind::KeyRotation => "key_rotation",
             EntryKind::EpochLink => "epoch_link",
             EntryKind::StoreRepair => "store_repair",
+            EntryKind::Shred => "shred",
         }
     }
 }
@@ -235,6 +239,8 @@ pub enum Body {
     EpochLink(EpochLink),
     /// `store_repair`
     StoreRepair(StoreRepair),
+    /// `shred`
+    Shred(Shred),
 }
 
 impl Body {
@@ -248,6 +254,7 @@ impl Body {
             Body::KeyRotation(_) => EntryKind::KeyRotation,
             Body::EpochLink(_) => EntryKind::EpochLink,
             Body::StoreRepair(_) => EntryKind::StoreRepair,
+            Body::Shred(_) => EntryKind::Shred,
         }
     }
 
@@ -265,6 +272,7 @@ impl Body {
             Body::KeyRotation(b) => encoding::to_canonical_record(b),
             Body::EpochLink(b) => encoding::to_canonical_record(b),
             Body::StoreRepair(b) => encoding::to_canonical_record(b),
+            Body::Shred(b) => encoding::to_canonical_record(b),
         }
     }
 
@@ -281,6 +289,7 @@ impl Body {
             Body::KeyRotation(b) => serde_json::to_value(b),
             Body::EpochLink(b) => serde_json::to_value(b),
             Body::StoreRepair(b) => serde_json::to_value(b),
+            Body::Shred(b) => serde_json::to_value(b),
         };
         let v = r.map_err(|e| EncodingError::Serialize(e.to_string()))?;
         // Validate encodability now (non-finite floats, large integers).
@@ -307,9 +316,11 @@ impl Body {
             EntryKind::KeyRotation => Body::KeyRotation(de(v)?),
             EntryKind::EpochLink => Body::EpochLink(de(v)?),
             EntryKind::StoreRepair => Body::StoreRepair(de(v)?),
+            EntryKind::Shred => Body::Shred(de(v)?),
         };
         let rules = match &body {
             Body::Decision(d) => d.check_rules(),
+            Body::Shred(s) => s.check_rules(),
             Body::HumanOversight(h)
                 if h.note
                     .as_ref()

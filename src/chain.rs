@@ -208,6 +208,7 @@ pub fn verify_chain_detailed(
     }
 
     check_links(&by_seq, log.as_ref(), tenant.as_ref(), opts, &mut report);
+    check_shreds(&by_seq, &mut report);
     ChainOutcome {
         report,
         keys,
@@ -384,6 +385,70 @@ pub(crate) fn apply_precheck(
     // A verified rotation entry extends the trusted keys from here on.
     if let (true, Some(Body::KeyRotation(rot))) = (signed_ok && entry.signature().is_some(), body) {
         keys.add(rot.new_key);
+    }
+}
+
+/// Warns about fields sealed under a key after the chain's `shred`
+/// tombstone for it (SPEC §4.5): the producer's claim and its later entries
+/// disagree (e.g. a writer that still had the key cached). Not a failure:
+/// nothing in the chain is altered. Bodies are decoded only after a shred.
+fn check_shreds(by_seq: &BTreeMap<Seq, (Entry, Location)>, report: &mut Report) {
+    let mut state = ShredState::default();
+    for (entry, loc) in by_seq.values() {
+        state.see(entry, loc, report);
+    }
+}
+
+/// The shred tombstones seen so far in seq order, for [`check_shreds`] and
+/// its streaming twin (bounded by the number of tombstones).
+#[derive(Debug, Default)]
+pub(crate) struct ShredState {
+    tenant_shred: Option<Seq>,
+    subjects: HashMap<crate::shred::SubjectRef, Seq>,
+}
+
+impl ShredState {
+    /// The next entry in seq order.
+    pub(crate) fn see(&mut self, entry: &Entry, loc: &Location, report: &mut Report) {
+        use crate::body::EntryKind;
+        use crate::shred::ShredScope;
+        let seq = entry.seq();
+        match entry.kind() {
+            EntryKind::Shred => {
+                if let Ok(Body::Shred(s)) = entry.body() {
+                    match (s.scope, s.subject) {
+                        (ShredScope::Subject, Some(r)) => {
+                            self.subjects.entry(r).or_insert(seq);
+                        }
+                        _ => {
+                            self.tenant_shred.get_or_insert(seq);
+                        }
+                    }
+                }
+            }
+            EntryKind::Decision if self.tenant_shred.is_some() || !self.subjects.is_empty() => {
+                let Ok(Body::Decision(d)) = entry.body() else {
+                    return;
+                };
+                for f in &d.sealed {
+                    let by = f
+                        .subject
+                        .and_then(|r| self.subjects.get(&r).copied())
+                        .or(self.tenant_shred);
+                    if let Some(at) = by {
+                        report.warn(
+                            "sealed_after_shred",
+                            loc.clone(),
+                            format!(
+                                "field {} is sealed under a key the shred at seq {at} destroyed",
+                                f.field
+                            ),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{check_epochs, EpochView, NoteInput, Roots};
 use crate::chain::{
     apply_precheck, check_end, check_no_entries, check_start, check_step, precheck, ChainOptions,
-    LinkPrev, Precheck,
+    LinkPrev, Precheck, ShredState,
 };
 use crate::checkpoint::{parse_origin, SignedCheckpoint};
 use crate::entry::{Entry, EntryError};
@@ -43,6 +43,9 @@ pub(crate) struct SegmentStream {
     entries: Report,
     /// Link findings, in seq order (reported after the per-entry ones).
     links: Report,
+    /// Shred findings (warnings), in seq order (reported after the links).
+    shreds: Report,
+    shred_state: ShredState,
     prev: Option<LinkPrev>,
     last_loc: Option<Location>,
     at_end: Option<(Hash32, Location)>,
@@ -88,6 +91,8 @@ impl SegmentStream {
             tenant: opts.tenant.clone(),
             entries: Report::default(),
             links: Report::default(),
+            shreds: Report::default(),
+            shred_state: ShredState::default(),
             prev: None,
             last_loc: None,
             at_end: None,
@@ -186,6 +191,7 @@ impl SegmentStream {
                 &mut self.links,
             ),
         }
+        self.shred_state.see(&entry, &loc, &mut self.shreds);
         self.ids.push(fingerprint(entry.id()));
         if self.opts.end.is_some_and(|(s, _)| s == entry.seq()) {
             self.at_end = Some((*entry.hash(), loc.clone()));
@@ -235,6 +241,9 @@ impl SegmentStream {
         report.failures.append(&mut self.links.failures);
         report.warnings.append(&mut self.links.warnings);
         report.checks_passed += self.links.checks_passed;
+        report.failures.append(&mut self.shreds.failures);
+        report.warnings.append(&mut self.shreds.warnings);
+        report.checks_passed += self.shreds.checks_passed;
         let Some(first) = self.epochs.values().next().map(|v| &v.first) else {
             return Ok(report);
         };

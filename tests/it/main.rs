@@ -5,6 +5,8 @@ mod support;
 
 mod chain;
 mod checkpoint;
+#[cfg(feature = "cli")]
+mod cli;
 #[cfg(feature = "collector")]
 mod collector;
 #[cfg(all(feature = "collector", feature = "sqlite"))]
@@ -15,6 +17,8 @@ mod package;
 mod pii;
 mod pipeline;
 mod segment;
+#[cfg(feature = "collector")]
+mod shred;
 mod store;
 mod vectors;
 
