@@ -58,6 +58,7 @@ fn decision(i: u64) -> Body {
             count: 1,
         }],
         unicode: "16.0.0".into(),
+        sealed: Vec::new(),
         parents: vec![],
         metrics: Metrics {
             latency_ms: Some(120 + i),
