@@ -17,6 +17,9 @@ use crate::id::{EntryId, LogName, Seq, TenantId};
 use crate::keys::{KeyError, KeyRing};
 use crate::report::{Location, Report, Verdict};
 
+mod batch;
+pub(crate) use batch::precheck_many;
+
 /// Where verification of a chain segment starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Anchor {
@@ -220,9 +223,99 @@ fn check_entry(
     opts: &ChainOptions,
     report: &mut Report,
 ) {
+    let pre = precheck(entry, keys);
+    apply_precheck(entry, pre, loc, keys, opts, report);
+}
+
+/// The per-entry checks that need no chain state (hash, body schema,
+/// signature against a snapshot of the trusted keys), computed apart from
+/// [`apply_precheck`] so that they can run on other threads or in a batch
+/// ([`crate::segment`]'s batch verifier).
+#[derive(Debug)]
+pub(crate) struct Precheck {
+    pub(crate) hash: HashCheck,
+    /// The strictly decoded body; `None` when the hash did not match (the
+    /// body is then not checked).
+    pub(crate) body: Option<Result<Body, crate::encoding::EncodingError>>,
+    pub(crate) sig: SigCheck,
+}
+
+/// The entry hash compared with the recomputed one.
+#[derive(Debug)]
+pub(crate) enum HashCheck {
+    Match,
+    Mismatch,
+    Error(String),
+}
+
+/// What the precheck found of the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SigCheck {
+    /// No signature on the entry.
+    Absent,
+    /// `verify_strict` (or the equivalent batch check) accepted it under a
+    /// key of the snapshot: it verifies under the full key ring too.
+    Verified,
+    /// Not shown valid under the snapshot: [`apply_precheck`] decides with
+    /// the keys trusted at this point of the chain.
+    Unchecked,
+}
+
+/// Hash and body of `entry`; the signature is left [`SigCheck::Unchecked`]
+/// (or [`SigCheck::Absent`]) for the caller to verify.
+pub(crate) fn precheck_content(entry: &Entry) -> Precheck {
+    let sig = if entry.signature().is_some() {
+        SigCheck::Unchecked
+    } else {
+        SigCheck::Absent
+    };
     match entry.computed_hash() {
-        Ok(h) if &h == entry.hash() => report.pass(),
-        Ok(_) => {
+        Ok(h) if &h == entry.hash() => Precheck {
+            hash: HashCheck::Match,
+            body: Some(entry.body()),
+            sig,
+        },
+        Ok(_) => Precheck {
+            hash: HashCheck::Mismatch,
+            body: None,
+            sig,
+        },
+        Err(e) => Precheck {
+            hash: HashCheck::Error(e.to_string()),
+            body: None,
+            sig,
+        },
+    }
+}
+
+/// [`precheck_content`] plus one `verify_strict` per candidate key.
+pub(crate) fn precheck(entry: &Entry, keys: &KeyRing) -> Precheck {
+    let mut pre = precheck_content(entry);
+    if matches!(pre.hash, HashCheck::Match)
+        && pre.sig == SigCheck::Unchecked
+        && keys
+            .by_id(entry.key_id())
+            .any(|k| entry.verify_signature(k).is_ok())
+    {
+        pre.sig = SigCheck::Verified;
+    }
+    pre
+}
+
+/// Records the outcome of a [`Precheck`] exactly as a sequential check
+/// would: the same checks pass or fail, in the same order, and a verified
+/// `key_rotation` entry extends `keys`.
+pub(crate) fn apply_precheck(
+    entry: &Entry,
+    pre: Precheck,
+    loc: &Location,
+    keys: &mut KeyRing,
+    opts: &ChainOptions,
+    report: &mut Report,
+) {
+    match pre.hash {
+        HashCheck::Match => report.pass(),
+        HashCheck::Mismatch => {
             report.fail(
                 Verdict::Tampered,
                 "entry_hash",
@@ -231,23 +324,24 @@ fn check_entry(
             );
             return;
         }
-        Err(e) => {
-            report.fail(Verdict::Malformed, "entry_hash", loc.clone(), e.to_string());
+        HashCheck::Error(e) => {
+            report.fail(Verdict::Malformed, "entry_hash", loc.clone(), e);
             return;
         }
     }
-    let body = match entry.body() {
-        Ok(b) => {
+    let body = match pre.body {
+        Some(Ok(b)) => {
             report.pass();
             Some(b)
         }
-        Err(e) => {
+        Some(Err(e)) => {
             report.fail(Verdict::Malformed, "body", loc.clone(), e.to_string());
             None
         }
+        None => None,
     };
-    let signed_ok = match entry.signature() {
-        None if opts.require_signatures => {
+    let signed_ok = match (entry.signature(), pre.sig) {
+        (None, _) if opts.require_signatures => {
             report.fail(
                 Verdict::Tampered,
                 "signature",
@@ -256,8 +350,12 @@ fn check_entry(
             );
             false
         }
-        None => true,
-        Some(_) => {
+        (None, _) => true,
+        (Some(_), SigCheck::Verified) => {
+            report.pass();
+            true
+        }
+        (Some(_), _) => {
             let mut candidates = keys.by_id(entry.key_id()).peekable();
             if candidates.peek().is_none() {
                 report.fail(
@@ -295,33 +393,48 @@ fn check_entry(
 /// disagree (e.g. a writer that still had the key cached). Not a failure:
 /// nothing in the chain is altered. Bodies are decoded only after a shred.
 fn check_shreds(by_seq: &BTreeMap<Seq, (Entry, Location)>, report: &mut Report) {
-    use crate::body::EntryKind;
-    use crate::shred::ShredScope;
-    let mut tenant_shred: Option<Seq> = None;
-    let mut subjects: HashMap<crate::shred::SubjectRef, Seq> = HashMap::new();
-    for (seq, (entry, loc)) in by_seq {
+    let mut state = ShredState::default();
+    for (entry, loc) in by_seq.values() {
+        state.see(entry, loc, report);
+    }
+}
+
+/// The shred tombstones seen so far in seq order, for [`check_shreds`] and
+/// its streaming twin (bounded by the number of tombstones).
+#[derive(Debug, Default)]
+pub(crate) struct ShredState {
+    tenant_shred: Option<Seq>,
+    subjects: HashMap<crate::shred::SubjectRef, Seq>,
+}
+
+impl ShredState {
+    /// The next entry in seq order.
+    pub(crate) fn see(&mut self, entry: &Entry, loc: &Location, report: &mut Report) {
+        use crate::body::EntryKind;
+        use crate::shred::ShredScope;
+        let seq = entry.seq();
         match entry.kind() {
             EntryKind::Shred => {
                 if let Ok(Body::Shred(s)) = entry.body() {
                     match (s.scope, s.subject) {
                         (ShredScope::Subject, Some(r)) => {
-                            subjects.entry(r).or_insert(*seq);
+                            self.subjects.entry(r).or_insert(seq);
                         }
                         _ => {
-                            tenant_shred.get_or_insert(*seq);
+                            self.tenant_shred.get_or_insert(seq);
                         }
                     }
                 }
             }
-            EntryKind::Decision if tenant_shred.is_some() || !subjects.is_empty() => {
+            EntryKind::Decision if self.tenant_shred.is_some() || !self.subjects.is_empty() => {
                 let Ok(Body::Decision(d)) = entry.body() else {
-                    continue;
+                    return;
                 };
                 for f in &d.sealed {
                     let by = f
                         .subject
-                        .and_then(|r| subjects.get(&r).copied())
-                        .or(tenant_shred);
+                        .and_then(|r| self.subjects.get(&r).copied())
+                        .or(self.tenant_shred);
                     if let Some(at) = by {
                         report.warn(
                             "sealed_after_shred",
@@ -346,17 +459,66 @@ fn check_links(
     opts: &ChainOptions,
     report: &mut Report,
 ) {
-    let Some((&first_seq, (first, first_loc))) = by_seq.iter().next() else {
-        if opts.anchor == Anchor::Genesis || opts.end.is_some() {
-            report.fail(
-                Verdict::Truncated,
-                "head",
-                Location::default(),
-                "no entries",
-            );
-        }
+    let Some((first, first_loc)) = by_seq.values().next() else {
+        check_no_entries(opts, report);
         return;
     };
+    check_start(first, first_loc, log, tenant, opts, report);
+    let mut prev: Option<LinkPrev> = None;
+    for (entry, loc) in by_seq.values() {
+        if let Some(p) = &prev {
+            check_step(p, entry, loc, report);
+        }
+        prev = Some(LinkPrev::of(entry));
+    }
+    if let (Some((end_seq, _)), Some((last, last_loc))) = (opts.end, by_seq.values().next_back()) {
+        let at_end = by_seq.get(&end_seq).map(|(e, l)| (*e.hash(), l));
+        check_end(last.seq(), last_loc, at_end, opts, report);
+    }
+}
+
+/// The link state kept of the previous entry (in seq order).
+#[derive(Clone, Debug)]
+pub(crate) struct LinkPrev {
+    pub(crate) seq: Seq,
+    pub(crate) hash: Hash32,
+    pub(crate) epoch: crate::id::Epoch,
+    pub(crate) ts: crate::clock::Timestamp,
+}
+
+impl LinkPrev {
+    pub(crate) fn of(e: &Entry) -> LinkPrev {
+        LinkPrev {
+            seq: e.seq(),
+            hash: *e.hash(),
+            epoch: e.epoch(),
+            ts: e.ts(),
+        }
+    }
+}
+
+/// An empty segment.
+pub(crate) fn check_no_entries(opts: &ChainOptions, report: &mut Report) {
+    if opts.anchor == Anchor::Genesis || opts.end.is_some() {
+        report.fail(
+            Verdict::Truncated,
+            "head",
+            Location::default(),
+            "no entries",
+        );
+    }
+}
+
+/// The first entry (lowest seq) against the anchor.
+pub(crate) fn check_start(
+    first: &Entry,
+    first_loc: &Location,
+    log: Option<&LogName>,
+    tenant: Option<&TenantId>,
+    opts: &ChainOptions,
+    report: &mut Report,
+) {
+    let first_seq = first.seq();
     let (start, start_prev) = match &opts.anchor {
         Anchor::Genesis => match (log, tenant) {
             (Some(l), Some(t)) => (Some(Seq(0)), Some(genesis(l, t))),
@@ -385,78 +547,87 @@ fn check_links(
             );
         }
     }
-    let mut prev: Option<(&Seq, &Entry)> = None;
-    for (seq, (entry, loc)) in by_seq {
-        if let Some((pseq, pentry)) = prev {
-            if Some(*seq) != pseq.checked_next() {
-                let missing = seq.0 - pseq.0 - 1;
-                report.fail(
-                    Verdict::Missing,
-                    "gap",
-                    loc.clone(),
-                    format!(
-                        "{missing} entr{} missing before seq {seq} (after seq {pseq})",
-                        if missing == 1 { "y" } else { "ies" }
-                    ),
-                );
-            } else if entry.prev() != pentry.hash() {
-                report.fail(
-                    Verdict::Tampered,
-                    "link",
-                    loc.clone(),
-                    format!("seq {seq} does not link to the hash of seq {pseq}"),
-                );
-            } else {
-                report.pass();
-            }
-            if entry.epoch() < pentry.epoch() {
-                report.fail(
-                    Verdict::Tampered,
-                    "epoch",
-                    loc.clone(),
-                    "epoch goes backwards",
-                );
-            }
-            if entry.ts() < pentry.ts() {
-                report.warn(
-                    "clock",
-                    loc.clone(),
-                    format!("timestamp steps back from seq {pseq} to seq {seq}"),
-                );
-            }
-        }
-        prev = Some((seq, entry));
+}
+
+/// One entry against the previous one in seq order: gap, link, epoch, clock.
+pub(crate) fn check_step(p: &LinkPrev, entry: &Entry, loc: &Location, report: &mut Report) {
+    let seq = entry.seq();
+    let pseq = p.seq;
+    if Some(seq) != pseq.checked_next() {
+        let missing = seq.0 - pseq.0 - 1;
+        report.fail(
+            Verdict::Missing,
+            "gap",
+            loc.clone(),
+            format!(
+                "{missing} entr{} missing before seq {seq} (after seq {pseq})",
+                if missing == 1 { "y" } else { "ies" }
+            ),
+        );
+    } else if entry.prev() != &p.hash {
+        report.fail(
+            Verdict::Tampered,
+            "link",
+            loc.clone(),
+            format!("seq {seq} does not link to the hash of seq {pseq}"),
+        );
+    } else {
+        report.pass();
     }
-    if let (Some((end_seq, end_hash)), Some((last_seq, (last, last_loc)))) =
-        (opts.end, by_seq.iter().next_back())
-    {
-        if *last_seq < end_seq {
+    if entry.epoch() < p.epoch {
+        report.fail(
+            Verdict::Tampered,
+            "epoch",
+            loc.clone(),
+            "epoch goes backwards",
+        );
+    }
+    if entry.ts() < p.ts {
+        report.warn(
+            "clock",
+            loc.clone(),
+            format!("timestamp steps back from seq {pseq} to seq {seq}"),
+        );
+    }
+}
+
+/// The last entry against the trusted end (`opts.end`); `at_end` is the
+/// hash and place of the entry at the end seq, when present.
+pub(crate) fn check_end(
+    last_seq: Seq,
+    last_loc: &Location,
+    at_end: Option<(Hash32, &Location)>,
+    opts: &ChainOptions,
+    report: &mut Report,
+) {
+    let Some((end_seq, end_hash)) = opts.end else {
+        return;
+    };
+    if last_seq < end_seq {
+        report.fail(
+            Verdict::Truncated,
+            "tail",
+            last_loc.clone(),
+            format!("chain ends at seq {last_seq}, expected seq {end_seq}: {} entries missing at the tail", end_seq.0 - last_seq.0),
+        );
+    } else if last_seq > end_seq {
+        report.warn(
+            "tail",
+            last_loc.clone(),
+            format!("chain continues past the expected end seq {end_seq}"),
+        );
+    }
+    match at_end {
+        Some((h, loc)) if h != end_hash => {
             report.fail(
-                Verdict::Truncated,
+                Verdict::Forked,
                 "tail",
-                last_loc.clone(),
-                format!("chain ends at seq {last_seq}, expected seq {end_seq}: {} entries missing at the tail", end_seq.0 - last_seq.0),
-            );
-        } else if *last_seq > end_seq {
-            report.warn(
-                "tail",
-                last_loc.clone(),
-                format!("chain continues past the expected end seq {end_seq}"),
+                loc.clone(),
+                format!("entry at seq {end_seq} differs from the trusted head"),
             );
         }
-        match by_seq.get(&end_seq) {
-            Some((e, loc)) if e.hash() != &end_hash => {
-                report.fail(
-                    Verdict::Forked,
-                    "tail",
-                    loc.clone(),
-                    format!("entry at seq {end_seq} differs from the trusted head"),
-                );
-            }
-            Some(_) => report.pass(),
-            None => {}
-        }
-        let _ = last;
+        Some(_) => report.pass(),
+        None => {}
     }
 }
 

@@ -12,7 +12,7 @@
 //! opens with an `epoch_link` entry binding the previous epoch's final
 //! checkpoint.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::body::{Body, EntryKind};
 use crate::chain::{verify_chain_detailed, ChainOptions, Item};
@@ -23,9 +23,12 @@ use crate::entry::Entry;
 use crate::hash::Hash32;
 use crate::id::{Epoch, Seq};
 use crate::keys::KeyRing;
-use crate::merkle::{leaf_hash, MerkleTree, TreeSize};
+use crate::merkle::{empty_root, leaf_hash, node_hash, MerkleTree, TreeSize};
 use crate::note::NoteError;
 use crate::report::{Location, Report, Verdict};
+
+mod stream;
+pub(crate) use stream::{Irregular, SegmentStream};
 
 /// One signed checkpoint note given to [`verify_segment`], with where it came from.
 #[derive(Clone, Debug)]
@@ -47,6 +50,10 @@ struct OpenedCheckpoint {
 ///
 /// `opts.require_signatures` is ignored: entries without a signature are
 /// accepted only when a verified checkpoint covers them.
+///
+/// This holds every entry in memory; evidence packages are verified by a
+/// streaming twin of it that gives the same report in bounded memory
+/// ([`crate::verify_package`], SPEC §8.9).
 pub fn verify_segment(
     items: impl IntoIterator<Item = Item>,
     notes: &[NoteInput],
@@ -73,21 +80,159 @@ pub fn verify_segment(
         .unwrap_or_else(|| first.tenant().clone());
 
     // Entries per epoch, in seq order, and each epoch's tree.
-    let mut epochs: BTreeMap<Epoch, Vec<&Entry>> = BTreeMap::new();
+    let mut epochs: BTreeMap<Epoch, EpochView> = BTreeMap::new();
     for e in &entries {
-        epochs.entry(e.epoch()).or_default().push(e);
+        epochs
+            .entry(e.epoch())
+            .or_insert_with(|| EpochView::new(e.clone(), Roots::Tree(MerkleTree::new())))
+            .push(e.seq(), leaf_hash(&e.hash().0), e.signature().is_some());
     }
-    let trees: BTreeMap<Epoch, MerkleTree> = epochs
-        .iter()
-        .map(|(ep, es)| (*ep, es.iter().map(|e| leaf_hash(&e.hash().0)).collect()))
-        .collect();
+    // A tree holds every leaf: no root is ever missing.
+    let _complete = check_epochs(&mut report, &epochs, notes, &outcome.keys, &log, &tenant);
+    report
+}
 
+/// A run of consecutive seqs of one epoch, all signed or all unsigned.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    start: u64,
+    len: u64,
+    signed: bool,
+}
+
+/// How an epoch's checkpoint roots are found.
+enum Roots {
+    /// Every leaf (the in-memory verifier).
+    Tree(MerkleTree),
+    /// The right edge of the tree (one hash per level) plus the roots at
+    /// the sizes the checkpoints claim, taken while streaming.
+    Frontier {
+        levels: Vec<Option<Hash32>>,
+        wanted: BTreeSet<u64>,
+        at: BTreeMap<u64, Hash32>,
+    },
+}
+
+/// What the checkpoint and epoch checks need of one epoch's entries.
+struct EpochView {
+    /// The first entry (an `epoch_link` after epoch 0).
+    first: Entry,
+    count: u64,
+    runs: Vec<Run>,
+    roots: Roots,
+}
+
+impl EpochView {
+    fn new(first: Entry, roots: Roots) -> EpochView {
+        EpochView {
+            first,
+            count: 0,
+            runs: Vec::new(),
+            roots,
+        }
+    }
+
+    fn push(&mut self, seq: Seq, leaf: Hash32, signed: bool) {
+        self.count += 1;
+        match self.runs.last_mut() {
+            Some(r) if r.signed == signed && r.start + r.len == seq.0 => r.len += 1,
+            _ => self.runs.push(Run {
+                start: seq.0,
+                len: 1,
+                signed,
+            }),
+        }
+        match &mut self.roots {
+            Roots::Tree(t) => {
+                t.push(leaf);
+            }
+            Roots::Frontier { levels, wanted, at } => {
+                let mut carry = leaf;
+                let mut placed = false;
+                for slot in levels.iter_mut() {
+                    match slot.take() {
+                        Some(left) => carry = node_hash(&left, &carry),
+                        None => {
+                            *slot = Some(carry);
+                            placed = true;
+                            break;
+                        }
+                    }
+                }
+                if !placed {
+                    levels.push(Some(carry));
+                }
+                if wanted.contains(&self.count) {
+                    at.insert(self.count, frontier_root(levels));
+                }
+            }
+        }
+    }
+
+    /// The root of the first `size` entries (`size` ≤ the count);
+    /// `Err` when a streaming view did not keep it.
+    fn root_at(&self, size: u64) -> Result<Option<Hash32>, Irregular> {
+        match &self.roots {
+            Roots::Tree(t) => Ok(t.root_at(TreeSize(size)).ok()),
+            Roots::Frontier { levels, at, .. } => {
+                if size == 0 {
+                    Ok(Some(empty_root()))
+                } else if size == self.count {
+                    Ok(Some(frontier_root(levels)))
+                } else {
+                    at.get(&size)
+                        .map(|h| Some(*h))
+                        .ok_or(Irregular("checkpoint size not seen while streaming"))
+                }
+            }
+        }
+    }
+
+    fn root(&self) -> Hash32 {
+        match &self.roots {
+            Roots::Tree(t) => t.root(),
+            Roots::Frontier { levels, .. } => frontier_root(levels),
+        }
+    }
+
+    /// Seqs and signed flags of the entries after the first `skip`.
+    fn after(&self, skip: u64) -> impl Iterator<Item = (Seq, bool)> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|r| (r.start..r.start + r.len).map(move |s| (Seq(s), r.signed)))
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+    }
+}
+
+/// `MTH` of the leaves a frontier stands for: the complete subtrees of the
+/// right edge folded from the smallest (RFC 6962 §2.1).
+fn frontier_root(levels: &[Option<Hash32>]) -> Hash32 {
+    let mut acc: Option<Hash32> = None;
+    for piece in levels.iter().flatten() {
+        acc = Some(match acc {
+            None => *piece,
+            Some(right) => node_hash(piece, &right),
+        });
+    }
+    acc.unwrap_or_else(empty_root)
+}
+
+/// The checks of SPEC §7.6 on top of the chain: checkpoints (signature,
+/// origin, size, root, forks), coverage and sealing, epoch links.
+fn check_epochs(
+    report: &mut Report,
+    epochs: &BTreeMap<Epoch, EpochView>,
+    notes: &[NoteInput],
+    keys: &KeyRing,
+    log: &crate::id::LogName,
+    tenant: &crate::id::TenantId,
+) -> Result<(), Irregular> {
     // Open every note.
     let mut opened: Vec<OpenedCheckpoint> = Vec::new();
     for n in notes {
-        match SignedCheckpoint::open(&n.note, &outcome.keys) {
+        match SignedCheckpoint::open(&n.note, keys) {
             Ok((cp, _verified)) => match parse_origin(cp.origin()) {
-                Ok((l, t, ep)) if l == log && t == tenant => {
+                Ok((l, t, ep)) if &l == log && &t == tenant => {
                     report.pass();
                     opened.push(OpenedCheckpoint {
                         epoch: ep,
@@ -153,11 +298,8 @@ pub fn verify_segment(
     let mut coverage: BTreeMap<Epoch, u64> = BTreeMap::new();
     let mut matching: Vec<bool> = Vec::with_capacity(opened.len());
     for c in &opened {
-        let present = epochs.get(&c.epoch).map_or(0, |v| v.len() as u64);
-        let start = epochs
-            .get(&c.epoch)
-            .and_then(|v| v.first())
-            .map(|e| e.seq());
+        let present = epochs.get(&c.epoch).map_or(0, |v| v.count);
+        let start = epochs.get(&c.epoch).map(|v| v.first.seq());
         let size = c.cp.size().0;
         if size > present {
             let seq = start.map(|s| Seq(s.0 + present));
@@ -170,9 +312,10 @@ pub fn verify_segment(
             matching.push(false);
             continue;
         }
-        let root = trees
-            .get(&c.epoch)
-            .and_then(|t| t.root_at(TreeSize(size)).ok());
+        let root = match epochs.get(&c.epoch) {
+            Some(v) => v.root_at(size)?,
+            None => None,
+        };
         if root.as_ref() == Some(c.cp.root()) {
             report.pass();
             let cov = coverage.entry(c.epoch).or_default();
@@ -187,7 +330,7 @@ pub fn verify_segment(
     // inconsistent histories), otherwise tampered entries or checkpoint.
     for (i, c) in opened.iter().enumerate() {
         if matching.get(i) != Some(&false)
-            || c.cp.size().0 > epochs.get(&c.epoch).map_or(0, |v| v.len() as u64)
+            || c.cp.size().0 > epochs.get(&c.epoch).map_or(0, |v| v.count)
         {
             continue;
         }
@@ -220,16 +363,16 @@ pub fn verify_segment(
 
     // Coverage of unsigned entries, and sealing of closed epochs.
     let last_epoch = epochs.keys().next_back().copied();
-    for (ep, es) in &epochs {
+    for (ep, es) in epochs {
         let cov = coverage.get(ep).copied().unwrap_or(0);
-        for e in es.iter().skip(usize::try_from(cov).unwrap_or(usize::MAX)) {
+        for (seq, signed) in es.after(cov) {
             let loc = Location {
                 tenant: Some(tenant.clone()),
                 epoch: Some(*ep),
-                seq: Some(e.seq()),
+                seq: Some(seq),
                 ..Location::default()
             };
-            if e.signature().is_none() {
+            if !signed {
                 report.fail(
                     Verdict::Tampered,
                     "coverage",
@@ -255,10 +398,8 @@ pub fn verify_segment(
 
     // Epoch links.
     let mut prev: Option<Epoch> = None;
-    for (ep, es) in &epochs {
-        let Some(first_entry) = es.first() else {
-            continue;
-        };
+    for (ep, es) in epochs {
+        let first_entry = &es.first;
         let loc = Location {
             tenant: Some(tenant.clone()),
             epoch: Some(*ep),
@@ -287,15 +428,14 @@ pub fn verify_segment(
                         link.prev_epoch
                     ));
                 }
-                if link.origin != origin(&log, &tenant, prev_ep) {
+                if link.origin != origin(log, tenant, prev_ep) {
                     problems.push("origin is not the previous epoch's".to_owned());
                 }
-                if let Some(prev_tree) = trees.get(&prev_ep) {
-                    if link.size != prev_tree.size() {
+                if let Some(prev_tree) = epochs.get(&prev_ep) {
+                    if link.size.0 != prev_tree.count {
                         problems.push(format!(
                             "binds size {} but epoch {prev_ep} has {} entries",
-                            link.size,
-                            prev_tree.size()
+                            link.size, prev_tree.count
                         ));
                     } else if link.root != prev_tree.root() {
                         problems.push("binds a root that is not the previous epoch's".to_owned());
@@ -333,5 +473,5 @@ pub fn verify_segment(
         }
         prev = Some(*ep);
     }
-    report
+    Ok(())
 }

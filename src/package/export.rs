@@ -1,4 +1,4 @@
-//! Writing evidence packages (docs/PACKAGE.md §5) from any [`Store`].
+//! Writing evidence packages (SPEC §8.1, §8.5) from any [`Store`].
 //!
 //! Streaming: entries are read from the store in chunks of
 //! [`READ_CHUNK`] and written straight into the deflate stream; what is held
@@ -18,6 +18,7 @@ use super::manifest::{manifest_note_text, FileRecord, Head, Manifest, PackageKin
 use super::name::FileName;
 use super::PackageError;
 use crate::checkpoint::{InclusionProofFile, SignedCheckpoint};
+use crate::clock::Timestamp;
 use crate::encoding::to_canonical;
 use crate::entry::Entry;
 use crate::hash::Hash32;
@@ -30,12 +31,12 @@ use crate::store::Store;
 /// Entries read from the store per call while exporting.
 pub const READ_CHUNK: u64 = 4096;
 
-/// The auditor README embedded in every package (docs/PACKAGE.md §6).
+/// The auditor README embedded in every package (`README.txt`, SPEC §8.2).
 pub(crate) const README_TEXT: &str = include_str!("README.txt");
 
-/// What to export. A seq range is widened to the whole epochs it touches:
-/// a checkpoint root covers its epoch from the epoch's first entry, so a
-/// partial epoch could not be checked against it.
+/// What to export. A seq or time range is widened to the whole epochs it
+/// touches: a checkpoint root covers its epoch from the epoch's first
+/// entry, so a partial epoch could not be checked against it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Scope {
@@ -60,6 +61,21 @@ pub enum Scope {
         from: Seq,
         /// Last seq (inclusive).
         to: Seq,
+    },
+    /// The epochs holding an entry whose `ts` is in `from..to` (`to`
+    /// excluded), of one tenant or (`None`) of every tenant that has one.
+    ///
+    /// Timestamps are the producer's claims and may step back (a warning
+    /// in verification, SPEC §6), so every entry's `ts` is looked at, not
+    /// only each epoch's first and last: the selection costs one extra
+    /// streaming read of the tenant's entries.
+    Time {
+        /// Tenant, or every tenant.
+        tenant: Option<TenantId>,
+        /// Earliest timestamp (inclusive).
+        from: Timestamp,
+        /// Latest timestamp (exclusive).
+        to: Timestamp,
     },
 }
 
@@ -227,11 +243,23 @@ pub(super) type Plan = BTreeMap<TenantId, Vec<(Epoch, Seq, Seq)>>;
 
 fn plan(store: &dyn Store, scope: &Scope) -> Result<Plan, PackageError> {
     let tenants = match scope {
-        Scope::All => store.tenants()?,
-        Scope::Tenant(t) | Scope::Epochs { tenant: t, .. } | Scope::Seqs { tenant: t, .. } => {
+        Scope::All | Scope::Time { tenant: None, .. } => store.tenants()?,
+        Scope::Tenant(t)
+        | Scope::Epochs { tenant: t, .. }
+        | Scope::Seqs { tenant: t, .. }
+        | Scope::Time {
+            tenant: Some(t), ..
+        } => {
             vec![t.clone()]
         }
     };
+    if let Scope::Time { from, to, .. } = scope {
+        if from >= to {
+            return Err(PackageError::Scope(format!(
+                "empty time range {from}..{to}"
+            )));
+        }
+    }
     let mut plan = Plan::new();
     for t in tenants {
         let head = store
@@ -261,16 +289,54 @@ fn plan(store: &dyn Store, scope: &Scope) -> Result<Plan, PackageError> {
                     break;
                 }
             }
+            if let Scope::Time { from, to, .. } = scope {
+                if !any_ts_in(store, &t, start, end, *from, *to)? {
+                    continue;
+                }
+            }
             epochs.push((Epoch(e), start, end));
         }
         if epochs.is_empty() {
+            if matches!(scope, Scope::Time { tenant: None, .. }) {
+                continue;
+            }
             return Err(PackageError::Scope(format!(
                 "tenant {t} has no entries in the requested range"
             )));
         }
         plan.insert(t, epochs);
     }
+    if plan.is_empty() {
+        return Err(PackageError::Scope(
+            "no tenant has entries in the requested range".into(),
+        ));
+    }
     Ok(plan)
+}
+
+/// Whether an entry of `tenant` in seqs `start..end` has `from <= ts < to`
+/// (read in chunks, stopping at the first).
+fn any_ts_in(
+    store: &dyn Store,
+    tenant: &TenantId,
+    start: Seq,
+    end: Seq,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<bool, PackageError> {
+    let mut at = start;
+    while at < end {
+        let upto = Seq(end.0.min(at.0.saturating_add(READ_CHUNK)));
+        let chunk = store.read(tenant, at, upto)?;
+        if chunk.iter().any(|e| e.ts() >= from && e.ts() < to) {
+            return Ok(true);
+        }
+        match chunk.last() {
+            Some(last) => at = Seq(last.seq().0.saturating_add(1)),
+            None => break,
+        }
+    }
+    Ok(false)
 }
 
 fn write_epoch<W: Write + Seek>(

@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Seek};
 
 use super::read::{Archive, FileReader, MAX_LINE_BYTES};
-use crate::chain::Item;
-use crate::entry::Entry;
 use crate::hash::Hash32;
 use crate::id::Epoch;
 use crate::report::{Location, Verdict};
@@ -24,9 +22,9 @@ fn at_file(name: &str) -> Location {
 }
 
 /// Streams the lines of a tenant's entries files, in epoch order, as
-/// verifier items; file-level problems (bad bytes, overlong lines, hash
+/// (location, line without its newline); file-level problems (bad bytes, overlong lines, hash
 /// mismatch) are collected in `problems`.
-pub(crate) struct EntryLines<'a, R> {
+pub(crate) struct RawLines<'a, R: Read> {
     archive: &'a mut Archive<R>,
     files: std::vec::IntoIter<(Epoch, usize)>,
     current: Option<(String, BufReader<FileReader<R>>)>,
@@ -35,14 +33,14 @@ pub(crate) struct EntryLines<'a, R> {
     listed: &'a BTreeMap<&'a str, Hash32>,
 }
 
-impl<'a, R: Read + Seek> EntryLines<'a, R> {
+impl<'a, R: Read + Seek> RawLines<'a, R> {
     pub(crate) fn new(
         archive: &'a mut Archive<R>,
         files: Vec<(Epoch, usize)>,
         problems: &'a RefCell<Vec<Problem>>,
         listed: &'a BTreeMap<&'a str, Hash32>,
     ) -> Self {
-        EntryLines {
+        RawLines {
             archive,
             files: files.into_iter(),
             current: None,
@@ -57,7 +55,7 @@ impl<'a, R: Read + Seek> EntryLines<'a, R> {
     }
 }
 
-impl<R: Read + Seek> EntryLines<'_, R> {
+impl<R: Read + Seek> RawLines<'_, R> {
     /// Closes the current file: gives the input back to the archive and
     /// checks the file's hash when it was read to the end.
     fn close(&mut self, complete: bool) {
@@ -76,9 +74,21 @@ impl<R: Read + Seek> EntryLines<'_, R> {
     }
 }
 
-impl<R: Read + Seek> Iterator for EntryLines<'_, R> {
-    type Item = Item;
-    fn next(&mut self) -> Option<Item> {
+impl<R: Read> Drop for RawLines<'_, R> {
+    /// Gives the input back to the archive when dropped in the middle of a
+    /// file (the streaming verifier stops early on irregular input, and the
+    /// archive is then read again).
+    fn drop(&mut self) {
+        if let Some((_, reader)) = self.current.take() {
+            let (_, _, r) = reader.into_inner().finish();
+            self.archive.restore(r);
+        }
+    }
+}
+
+impl<R: Read + Seek> Iterator for RawLines<'_, R> {
+    type Item = (Location, Vec<u8>);
+    fn next(&mut self) -> Option<(Location, Vec<u8>)> {
         loop {
             if self.current.is_none() {
                 let (_, idx) = self.files.next()?;
@@ -112,7 +122,7 @@ impl<R: Read + Seek> Iterator for EntryLines<'_, R> {
                     continue;
                 }
                 Ok(_) => {
-                    let Some(l) = buf.strip_suffix(b"\n") else {
+                    if buf.last() != Some(&b'\n') {
                         let detail = if buf.len() > MAX_LINE_BYTES {
                             format!("line longer than {MAX_LINE_BYTES} bytes")
                         } else {
@@ -121,8 +131,9 @@ impl<R: Read + Seek> Iterator for EntryLines<'_, R> {
                         self.problem(Verdict::Malformed, "encoding", loc, detail);
                         self.close(false);
                         continue;
-                    };
-                    return Some((loc, Entry::from_line(l)));
+                    }
+                    buf.pop();
+                    return Some((loc, buf));
                 }
                 Err(e) => {
                     let name = name.clone();

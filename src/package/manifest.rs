@@ -1,5 +1,5 @@
-//! The package manifest (docs/PACKAGE.md §3) and the text of its signed
-//! note (§4). The manifest is JCS (RFC 8785), like every hashed or signed
+//! The package manifest (SPEC §8.3) and the text of its signed
+//! note (SPEC §8.4). The manifest is JCS (RFC 8785), like every hashed or signed
 //! JSON of the format, and is read with [`crate::encoding::decode_canonical`]
 //! (strict: no duplicate keys, no unknown fields, one byte form).
 

@@ -1,4 +1,4 @@
-//! Evidence packages (docs/PACKAGE.md): a ZIP holding a log export or a
+//! Evidence packages (SPEC §8): a ZIP holding a log export or a
 //! selective disclosure, with a manifest signed by the log key, and the
 //! strict reader and verifier an auditor runs on it.
 //!
@@ -15,6 +15,7 @@ mod export;
 mod lines;
 mod manifest;
 mod name;
+mod pipeline;
 mod read;
 mod render;
 mod reports;
@@ -35,7 +36,10 @@ pub use read::{
 };
 pub use render::{headline, render_human, render_json, JSON_SCHEMA, MAX_HUMAN_FAILURES};
 pub use reports::ReportOptions;
-pub use verify::{verify_package, PackageReport, PackageSummary, TenantSummary};
+pub use verify::{
+    verify_package, verify_package_with, PackageReport, PackageSummary, Progress, TenantSummary,
+    VerifyOptions,
+};
 
 use crate::keys::KeyError;
 use crate::note::NoteError;

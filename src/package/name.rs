@@ -1,4 +1,4 @@
-//! The allow-list of file names inside a package (docs/PACKAGE.md §2).
+//! The allow-list of file names inside a package (SPEC §8.2).
 //! A name that does not parse here is refused, whatever the manifest says.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! A strict ZIP reader for packages (docs/PACKAGE.md §7).
+//! A strict ZIP reader for packages (SPEC §8.5).
 //!
 //! Why not `zip::ZipArchive`: zip 9.x strips (does not refuse) absolute
 //! paths, collapses duplicate names to the last entry and accepts data

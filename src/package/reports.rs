@@ -32,7 +32,7 @@ pub struct ReportOptions {
 }
 
 /// The chain options the package verifier uses for a tenant whose first
-/// exported entry is `first_seq` with `first_prev` (docs/PACKAGE.md).
+/// exported entry is `first_seq` with `first_prev` (SPEC §8).
 pub(super) fn tenant_options(log: &LogName, tenant: &TenantId, first: &Entry) -> ChainOptions {
     ChainOptions {
         log: Some(log.clone()),

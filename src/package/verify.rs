@@ -1,4 +1,4 @@
-//! Verification of an evidence package (docs/PACKAGE.md §8), built on
+//! Verification of an evidence package (SPEC §8.6), built on
 //! [`crate::segment::verify_segment`] for each tenant's entries and
 //! checkpoints, and on [`InclusionProofFile::verify`] for disclosures.
 
@@ -9,9 +9,10 @@ use std::io::{self, Read, Seek};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::lines::{EntryLines, Problem};
+use super::lines::{Problem, RawLines};
 use super::manifest::{manifest_note_text, Head, Manifest, PackageKind, MANIFEST_NOTE_HEADER};
 use super::name::FileName;
+use super::pipeline;
 use super::read::{Archive, Defect};
 use super::{PackageError, PACKAGE_FORMAT};
 use crate::body::EntryKind;
@@ -19,13 +20,14 @@ use crate::chain::{verify_chain, Anchor, ChainOptions, Item};
 use crate::checkpoint::{origin, CheckpointError, InclusionProofFile, ProofLeaf, SignedCheckpoint};
 use crate::encoding::{decode_canonical, parse_canonical};
 use crate::entry::Entry;
+use crate::entry::EntryError;
 use crate::hash::Hash32;
 use crate::id::{Epoch, LogName, Seq, TenantId};
 use crate::keys::{KeyId, KeyRing};
 use crate::merkle::ConsistencyProof;
 use crate::note::{open_note, NoteError};
 use crate::report::{Location, Report, Verdict};
-use crate::segment::{verify_segment, NoteInput};
+use crate::segment::{verify_segment, Irregular, NoteInput, SegmentStream};
 
 /// What the package claims to hold (from its manifest), for display.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -92,8 +94,59 @@ fn at_file(name: &str) -> Location {
 /// Largest `manifest.sig` read.
 const MAX_SIG_BYTES: u64 = crate::note::MAX_NOTE_BYTES as u64;
 
+/// How far [`verify_package_with`] has got, for a progress bar.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Entry lines checked so far (all tenants).
+    pub entries_done: u64,
+    /// Entries the manifest claims (a claim: the count checked may differ).
+    pub entries_total: u64,
+}
+
+/// Options of [`verify_package_with`].
+#[derive(Clone, Copy, Default)]
+pub struct VerifyOptions<'a> {
+    progress: Option<&'a dyn Fn(Progress)>,
+    in_memory: bool,
+}
+
+impl std::fmt::Debug for VerifyOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("progress", &self.progress.is_some())
+            .field("in_memory", &self.in_memory)
+            .finish()
+    }
+}
+
+impl<'a> VerifyOptions<'a> {
+    /// The defaults: no progress callback.
+    pub fn new() -> Self {
+        VerifyOptions::default()
+    }
+    /// Calls `f` on the calling thread as entries are checked (after every
+    /// few hundred lines). It must be quick; it cannot change the result.
+    pub fn with_progress(mut self, f: &'a dyn Fn(Progress)) -> Self {
+        self.progress = Some(f);
+        self
+    }
+    /// Verifies with the in-memory verifier ([`crate::verify_segment`]) on
+    /// one thread instead of the streaming one: the same report, with
+    /// memory growing with the package. For cross-checking the two.
+    pub fn in_memory(mut self) -> Self {
+        self.in_memory = true;
+        self
+    }
+}
+
 /// Verifies a package read from `input` against the pinned `keys` (never
 /// against keys found in the package).
+///
+/// Entries are streamed: memory stays bounded whatever the package size
+/// (per tenant, about 8 bytes per entry for the id check plus a few hashes
+/// per epoch), and the per-entry work (strict parsing, hashes, Ed25519
+/// batch verification) runs on every core.
 ///
 /// # Errors
 /// [`PackageError::Io`] only when reading `input` fails; every defect of
@@ -101,6 +154,18 @@ const MAX_SIG_BYTES: u64 = crate::note::MAX_NOTE_BYTES as u64;
 pub fn verify_package<R: Read + Seek>(
     input: R,
     keys: &KeyRing,
+) -> Result<PackageReport, PackageError> {
+    verify_package_with(input, keys, &VerifyOptions::new())
+}
+
+/// [`verify_package`] with options (a progress callback).
+///
+/// # Errors
+/// As [`verify_package`].
+pub fn verify_package_with<R: Read + Seek>(
+    input: R,
+    keys: &KeyRing,
+    options: &VerifyOptions<'_>,
 ) -> Result<PackageReport, PackageError> {
     let mut report = Report::default();
     let mut archive = match Archive::open(input)? {
@@ -129,6 +194,9 @@ pub fn verify_package<R: Read + Seek>(
         manifest: &manifest,
         report: &mut report,
         small: BTreeMap::new(),
+        progress: options.progress,
+        in_memory: options.in_memory,
+        done: 0,
     };
     ctx.check_files(&mut archive)?;
     match manifest.kind {
@@ -326,6 +394,47 @@ struct Ctx<'a> {
     report: &'a mut Report,
     /// Contents of every file except entries.jsonl, checked against the manifest.
     small: BTreeMap<FileName, Vec<u8>>,
+    progress: Option<&'a dyn Fn(Progress)>,
+    in_memory: bool,
+    /// Entry lines checked in the tenants before this one.
+    done: u64,
+}
+
+/// What the package-level checks note of a tenant's entry lines.
+#[derive(Default)]
+struct TenantPass {
+    /// Lines read.
+    count: u64,
+    /// Seq of the last well-formed entry.
+    last: Option<Seq>,
+    /// The first well-formed entry: seq, epoch, kind, where.
+    first: Option<(Seq, Epoch, EntryKind, Location)>,
+    /// The well-formed entries, kept only when a compliance report is
+    /// embedded for this tenant and must be recomputed (SPEC §11.3.4).
+    kept: Option<Vec<Entry>>,
+}
+
+impl TenantPass {
+    fn see(&mut self, loc: &Location, r: &Result<Entry, EntryError>) {
+        self.count += 1;
+        if let Ok(e) = r {
+            self.last = Some(e.seq());
+            if self.first.is_none() {
+                self.first = Some((e.seq(), e.epoch(), e.kind(), loc.clone()));
+            }
+            if let Some(kept) = self.kept.as_mut() {
+                kept.push(e.clone());
+            }
+        }
+    }
+
+    /// A fresh pass; `keep` keeps the entries for report recomputation.
+    fn new(keep: bool) -> TenantPass {
+        TenantPass {
+            kept: keep.then(Vec::new),
+            ..TenantPass::default()
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -531,35 +640,73 @@ impl Ctx<'_> {
             require_signatures: false,
             end: None,
         };
-        let problems: RefCell<Vec<Problem>> = RefCell::new(Vec::new());
-        let mut count = 0u64;
-        let mut last: Option<Seq> = None;
-        let mut first: Option<(Seq, Epoch, EntryKind, Location)> = None;
-        // Kept only when a report is embedded for this tenant, to recompute it.
-        let keep = super::reports::has_reports(&self.small, tenant);
-        let mut kept: Vec<Entry> = Vec::new();
         let listed: BTreeMap<&str, Hash32> = self
             .manifest
             .files
             .iter()
             .map(|f| (f.name.as_str(), f.sha256))
             .collect();
-        let mut seg = {
-            let items = EntryLines::new(archive, files.to_vec(), &problems, &listed);
-            let counted = items.inspect(|(loc, r)| {
-                count += 1;
-                if let Ok(e) = r {
-                    if keep {
-                        kept.push(e.clone());
-                    }
-                    last = Some(e.seq());
-                    if first.is_none() {
-                        first = Some((e.seq(), e.epoch(), e.kind(), loc.clone()));
-                    }
+        // Kept only when a report is embedded for this tenant, to recompute it.
+        let keep = super::reports::has_reports(&self.small, tenant);
+        let mut pass = TenantPass::new(keep);
+        let problems: RefCell<Vec<Problem>> = RefCell::new(Vec::new());
+        // The streaming verifier first; when the entries are not in the
+        // regular shape it handles, the in-memory one from the start (same
+        // report either way).
+        let streamed = if self.in_memory {
+            Err(Irregular("in-memory verification asked for"))
+        } else {
+            let mut stream = SegmentStream::new(self.keys, &notes, &opts);
+            let lines = RawLines::new(archive, files.to_vec(), &problems, &listed);
+            let base = self.done;
+            let total = self.manifest.entries;
+            let progress = self.progress;
+            let mut on_progress = |n: u64| {
+                if let Some(p) = progress {
+                    p(Progress {
+                        entries_done: base + n,
+                        entries_total: total,
+                    });
                 }
-            });
-            verify_segment(counted, &notes, self.keys, &opts)
+            };
+            pipeline::run(
+                lines,
+                &mut stream,
+                &mut |loc, r| pass.see(loc, r),
+                &mut on_progress,
+            )
+            .and_then(|()| stream.finish(&notes))
         };
+        let mut seg = match streamed {
+            Ok(r) => r,
+            Err(_irregular) => {
+                pass = TenantPass::new(keep);
+                problems.borrow_mut().clear();
+                let (base, total, progress) = (self.done, self.manifest.entries, self.progress);
+                let items = RawLines::new(archive, files.to_vec(), &problems, &listed)
+                    .map(|(loc, l)| {
+                        let e = Entry::from_line(&l);
+                        (loc, e)
+                    })
+                    .inspect(|(loc, r)| {
+                        pass.see(loc, r);
+                        if let Some(p) = progress.filter(|_| pass.count % 256 == 0) {
+                            p(Progress {
+                                entries_done: base + pass.count,
+                                entries_total: total,
+                            });
+                        }
+                    });
+                verify_segment(items, &notes, self.keys, &opts)
+            }
+        };
+        self.done += pass.count;
+        let TenantPass {
+            count,
+            last,
+            first,
+            kept,
+        } = pass;
         for (v, check, loc, detail) in problems.into_inner() {
             seg.fail(v, check, loc, detail);
         }
@@ -595,7 +742,7 @@ impl Ctx<'_> {
                 ),
             );
         }
-        if keep {
+        if let Some(kept) = kept {
             let n = notes.len() as u64;
             super::reports::check(&mut seg, &self.small, tenant, kept, n, &opts);
         }

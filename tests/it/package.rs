@@ -733,3 +733,289 @@ fn every_single_byte_flip_of_a_package_is_caught() {
         assert!(!r.is_verified(), "flip at byte {i} verified");
     }
 }
+
+// ---------------------------------------------------------------------------
+// The streaming, parallel verifier against the in-memory one.
+
+/// Verifies `bytes` with both verifiers, asserts that they give the same
+/// report (failures in order, warnings, counts) and returns it.
+fn same_report(name: &str, bytes: &[u8], keys: &KeyRing) -> PackageReport {
+    let fast = verify_package(Cursor::new(bytes), keys).unwrap();
+    let slow =
+        verify_package_with(Cursor::new(bytes), keys, &VerifyOptions::new().in_memory()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&fast).unwrap(),
+        serde_json::to_value(&slow).unwrap(),
+        "{name}: streaming and in-memory reports differ"
+    );
+    fast
+}
+
+#[test]
+fn streaming_and_in_memory_verification_agree_on_every_vector() {
+    let dir = root().join("tests/vectors");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".zip") {
+            seen += 1;
+            same_report(&name, &std::fs::read(dir.join(&name)).unwrap(), &keyring());
+        }
+    }
+    assert!(seen >= 30, "only {seen} package vectors");
+}
+
+/// 300 per-entry signed receipts over two epochs (two worker batches of
+/// 256 lines), the later ones signed by a rotated key that only the
+/// chain introduces. Built once for the tests that share it.
+fn large_rotated() -> &'static [u8] {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| {
+        let f = fixture_sealed(
+            SigningMode::PerEntry,
+            SealPolicy {
+                every_entries: Some(50),
+                epoch_max_entries: Some(200),
+                ..SealPolicy::default()
+            },
+        );
+        let t = tenant("acme");
+        populate(&f, &t, 150);
+        let new = Arc::new(LocalSigner::from_seed("test.example/log-2", &[8u8; 32]).unwrap());
+        f.log
+            .rotate_key(new, Code::new("scheduled").unwrap())
+            .unwrap();
+        populate(&f, &t, 150);
+        f.log.seal_all().unwrap();
+        export(&f, &Scope::All)
+    })
+}
+
+#[test]
+fn a_large_package_with_a_rotation_verifies_with_progress_and_a_bad_signature_is_found() {
+    let ok = large_rotated();
+    let seen = std::cell::RefCell::new(Vec::<Progress>::new());
+    let cb = |p: Progress| seen.borrow_mut().push(p);
+    let r = verify_package_with(
+        Cursor::new(ok),
+        &keyring(),
+        &VerifyOptions::new().with_progress(&cb),
+    )
+    .unwrap();
+    assert!(r.is_verified(), "{:#?}", r.report.failures);
+    let total = r.summary.as_ref().unwrap().entries;
+    assert!(total > 300, "{total}");
+    let seen = seen.into_inner();
+    assert!(seen.len() >= 2, "{} progress calls", seen.len());
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].entries_done <= w[1].entries_done));
+    assert_eq!(seen.last().unwrap().entries_done, total);
+    assert!(seen.iter().all(|p| p.entries_total == total));
+    same_report("large", ok, &keyring());
+
+    // A bad signature late in epoch 1 (signed by the rotated key): the
+    // batch fails, and the per-signature fallback names exactly that entry.
+    let mut files = unpack(ok);
+    let name = "tenants/acme/1/entries.jsonl";
+    let target = lines_of(get(&mut files, name)).len() - 7;
+    flip_field(&mut files, name, target, "sig");
+    resign(&mut files, &signer());
+    let r = same_report("bad sig", &pack(&files), &keyring());
+    let fails: Vec<(Verdict, &str, Option<u64>)> = r
+        .report
+        .failures
+        .iter()
+        .map(|f| (f.verdict, f.check.as_str(), f.location.line))
+        .collect();
+    assert_eq!(
+        fails,
+        vec![(Verdict::Tampered, "signature", Some(target as u64 + 1))],
+        "{:#?}",
+        r.report.failures
+    );
+}
+
+#[test]
+fn reordered_and_duplicated_entries_fall_back_to_the_same_report() {
+    let ok = large_rotated();
+    let name = "tenants/acme/0/entries.jsonl";
+    let mut files = unpack(ok);
+    let f = get(&mut files, name);
+    let mut ls = lines_of(f);
+    ls.swap(100, 101);
+    set_lines(f, &ls);
+    resign(&mut files, &signer());
+    let r = same_report("reordered", &pack(&files), &keyring());
+    assert!(
+        has(&r, Verdict::Reordered, "order"),
+        "{:#?}",
+        r.report.failures
+    );
+
+    let mut files = unpack(ok);
+    let f = get(&mut files, name);
+    let mut ls = lines_of(f);
+    let dup = ls[120].clone();
+    ls.insert(121, dup);
+    set_lines(f, &ls);
+    resign(&mut files, &signer());
+    let r = same_report("duplicated", &pack(&files), &keyring());
+    assert!(
+        has(&r, Verdict::Tampered, "duplicate_entry"),
+        "{:#?}",
+        r.report.failures
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Time-range scope.
+
+fn ts_of(f: &Fixture, t: &str, seq: u64) -> Timestamp {
+    f.store.read(&tenant(t), Seq(seq), Seq(seq + 1)).unwrap()[0].ts()
+}
+
+fn micros(t: Timestamp, d: i64) -> Timestamp {
+    Timestamp::from_unix_micros(t.unix_micros() + d).unwrap()
+}
+
+#[test]
+fn a_time_range_exports_the_whole_epochs_it_touches() {
+    let f = source(SigningMode::PerEntry);
+    let ts12 = ts_of(&f, "acme", 12);
+    // One instant inside epoch 1 of acme: that epoch, whole (seq 10..=19).
+    let one = export(
+        &f,
+        &Scope::Time {
+            tenant: Some(tenant("acme")),
+            from: ts12,
+            to: micros(ts12, 1),
+        },
+    );
+    let r = verify(&one);
+    assert!(r.is_verified(), "{:#?}", r.report.failures);
+    let s = r.summary.unwrap();
+    assert_eq!(s.tenants.len(), 1);
+    assert_eq!(
+        (s.tenants[0].first_seq, s.tenants[0].last_seq),
+        (Seq(10), Seq(19))
+    );
+    // The same instant over every tenant: beta wrote later, so only acme.
+    let any = export(
+        &f,
+        &Scope::Time {
+            tenant: None,
+            from: ts12,
+            to: micros(ts12, 1),
+        },
+    );
+    assert_eq!(any, one);
+    // From the last entry of epoch 0 to the first of epoch 2: three epochs.
+    let span = export(
+        &f,
+        &Scope::Time {
+            tenant: Some(tenant("acme")),
+            from: ts_of(&f, "acme", 9),
+            to: micros(ts_of(&f, "acme", 20), 1),
+        },
+    );
+    let s = verify(&span).summary.unwrap();
+    assert_eq!(
+        (s.tenants[0].first_seq, s.tenants[0].last_seq),
+        (Seq(0), Seq(24))
+    );
+    // `to` is exclusive: ending at seq 20's instant leaves epoch 2 out.
+    let upto = export(
+        &f,
+        &Scope::Time {
+            tenant: Some(tenant("acme")),
+            from: ts_of(&f, "acme", 9),
+            to: ts_of(&f, "acme", 20),
+        },
+    );
+    let s = verify(&upto).summary.unwrap();
+    assert_eq!(s.tenants[0].last_seq, Seq(19));
+    // Everything, for every tenant: the same bytes as Scope::All.
+    let all = export(
+        &f,
+        &Scope::Time {
+            tenant: None,
+            from: ts_of(&f, "acme", 0),
+            to: micros(ts_of(&f, "beta", 4), 1),
+        },
+    );
+    assert_eq!(all, export(&f, &Scope::All));
+}
+
+#[test]
+fn an_empty_or_unmatched_time_range_is_refused() {
+    let f = source(SigningMode::PerEntry);
+    let t0 = ts_of(&f, "acme", 0);
+    let try_export = |scope: Scope| {
+        let mut out = Cursor::new(Vec::new());
+        export_package(&*f.store, &log_name(), &*signer(), &scope, &mut out).unwrap_err()
+    };
+    let before = Scope::Time {
+        tenant: None,
+        from: micros(t0, -10_000_000),
+        to: t0,
+    };
+    let e = try_export(before);
+    assert!(matches!(e, PackageError::Scope(_)), "{e}");
+    assert!(e.to_string().contains("no tenant has entries"), "{e}");
+    let one_tenant = Scope::Time {
+        tenant: Some(tenant("beta")),
+        from: t0,
+        to: micros(t0, 1),
+    };
+    let e = try_export(one_tenant);
+    assert!(
+        e.to_string()
+            .contains("tenant beta has no entries in the requested range"),
+        "{e}"
+    );
+    let backwards = Scope::Time {
+        tenant: None,
+        from: micros(t0, 1),
+        to: t0,
+    };
+    let e = try_export(backwards);
+    assert!(e.to_string().contains("empty time range"), "{e}");
+}
+
+#[test]
+fn an_early_irregularity_in_a_package_larger_than_the_read_ahead_falls_back_cleanly() {
+    // 2,000 batch-sealed entries: the streaming reader is still inside the
+    // entries file (it reads a few batches ahead) when it meets the
+    // reordered pair, stops, and hands the archive to the in-memory pass.
+    let f = fixture_sealed(
+        SigningMode::BatchSealed,
+        SealPolicy {
+            every_entries: Some(500),
+            epoch_max_entries: Some(5000),
+            ..SealPolicy::default()
+        },
+    );
+    populate(&f, &tenant("acme"), 2000);
+    f.log.seal_all().unwrap();
+    let ok = export(&f, &Scope::All);
+    assert!(same_report("2000", &ok, &keyring()).is_verified());
+    let mut files = unpack(&ok);
+    let f0 = get(&mut files, E0);
+    let mut ls = lines_of(f0);
+    assert_eq!(ls.len(), 2000);
+    ls.swap(10, 11);
+    set_lines(f0, &ls);
+    resign(&mut files, &signer());
+    let r = same_report("early reorder", &pack(&files), &keyring());
+    assert!(
+        has(&r, Verdict::Reordered, "order"),
+        "{:#?}",
+        r.report.failures
+    );
+    assert!(
+        r.report.failures.iter().all(|f| f.check != "file"),
+        "{:#?}",
+        r.report.failures
+    );
+}

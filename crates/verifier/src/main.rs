@@ -5,14 +5,16 @@
 //! Exit codes: 0 verified, 1 not verified, 2 could not run.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ai_audit::package::PackageReport;
-use ai_audit::{verify_package, KeyRing, Verdict, VerifierKey};
-use clap::Parser;
+use ai_audit::package::{verify_package_with, PackageReport, Progress, VerifyOptions};
+use ai_audit::{KeyRing, Verdict, VerifierKey};
+use clap::{Parser, ValueEnum};
 use serde::Serialize;
+
+mod progress;
 
 /// Largest key file read.
 const MAX_KEY_FILE_BYTES: u64 = 4096;
@@ -35,6 +37,21 @@ struct Args {
     /// Print the machine-readable report (schema ai-audit-verify/v1).
     #[arg(long)]
     json: bool,
+    /// Progress bar on stderr: `auto` draws it when stderr is a terminal
+    /// and the package holds at least 10,000 entries.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    progress: When,
+}
+
+/// When to draw the progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum When {
+    /// When stderr is a terminal and the package is large.
+    Auto,
+    /// Always (also when stderr is piped).
+    Always,
+    /// Never.
+    Never,
 }
 
 fn main() -> ExitCode {
@@ -81,8 +98,22 @@ fn run(args: &Args) -> Result<bool, String> {
     let ring = KeyRing::from_keys(keys);
     let file = File::open(&args.package)
         .map_err(|e| format!("cannot open {}: {e}", args.package.display()))?;
-    let report = verify_package(BufReader::with_capacity(1 << 16, file), &ring)
-        .map_err(|e| format!("{}: {e}", args.package.display()))?;
+    let terminal = std::io::stderr().is_terminal();
+    let bar = progress::Bar::new(terminal);
+    let draw = |p: Progress| {
+        let wanted = match args.progress {
+            When::Always => true,
+            When::Auto => terminal && p.entries_total >= progress::AUTO_MIN_ENTRIES,
+            When::Never => false,
+        };
+        if wanted {
+            bar.update(p);
+        }
+    };
+    let options = VerifyOptions::new().with_progress(&draw);
+    let result = verify_package_with(BufReader::with_capacity(1 << 16, file), &ring, &options);
+    bar.finish();
+    let report = result.map_err(|e| format!("{}: {e}", args.package.display()))?;
     let text = if args.json {
         render_json(&report)? + "\n"
     } else {

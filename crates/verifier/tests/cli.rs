@@ -106,3 +106,27 @@ fn could_not_run_exits_2() {
     case("bad_key", &["ok_log_v1.zip", "--key", "not-a-key"]);
     case("missing_file", &["no-such.zip", "--key", KEY]);
 }
+
+#[test]
+fn progress_goes_to_stderr_only_when_asked_or_on_a_terminal() {
+    // Piped stderr, default `auto`: nothing (the golden cases above show
+    // an empty stderr). `always` draws it on stderr; stdout is unchanged.
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ai-audit-verify"))
+            .args(["ok_log_v1.zip", "--key", KEY])
+            .args(extra)
+            .current_dir(here().join("../../tests/vectors"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        (out.stdout, String::from_utf8(out.stderr).unwrap())
+    };
+    let (plain, quiet) = run(&[]);
+    assert_eq!(quiet, "");
+    let (stdout, bar) = run(&["--progress", "always"]);
+    assert_eq!(stdout, plain);
+    assert!(bar.starts_with("\rverifying ["), "{bar:?}");
+    assert!(bar.ends_with("100% 30/30 entries\n"), "{bar:?}");
+    let (_, never) = run(&["--progress", "never"]);
+    assert_eq!(never, "");
+}

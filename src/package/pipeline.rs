@@ -1,0 +1,183 @@
+//! Verifying a tenant's entry lines on every core, in order.
+//!
+//! The calling thread reads and inflates lines and hands batches of
+//! [`BATCH`] lines to worker threads, which parse them strictly, recompute
+//! hashes, decode bodies and verify signatures in one Ed25519 batch (with
+//! the strict pre-checks of `crate::chain`'s batch module). The calling
+//! thread then feeds the results, in stored order, to the sequential
+//! [`SegmentStream`]. At most three batches per worker exist at once, so
+//! memory stays bounded whatever the package size.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::chain::{precheck_many, Precheck};
+use crate::entry::{Entry, EntryError};
+use crate::keys::KeyRing;
+use crate::report::Location;
+use crate::segment::{Irregular, SegmentStream};
+
+/// Lines per batch handed to a worker.
+pub(crate) const BATCH: usize = 256;
+/// Batches read ahead of the one being consumed, per worker.
+const IN_FLIGHT_PER_WORKER: usize = 3;
+/// Most worker threads used.
+const MAX_WORKERS: usize = 16;
+
+/// Batches in flight with `workers` threads.
+fn in_flight(workers: usize) -> usize {
+    workers * IN_FLIGHT_PER_WORKER
+}
+
+type Prepared = (Location, Result<Entry, EntryError>, Option<Precheck>);
+
+struct Job {
+    id: u64,
+    lines: Vec<(Location, Vec<u8>)>,
+    keys: Arc<KeyRing>,
+}
+
+fn prepare(job: Job) -> (u64, Vec<Prepared>) {
+    let parsed: Vec<(Location, Result<Entry, EntryError>)> = job
+        .lines
+        .into_iter()
+        .map(|(loc, line)| {
+            let e = Entry::from_line(&line);
+            (loc, e)
+        })
+        .collect();
+    let mut pres = precheck_many(
+        parsed.iter().filter_map(|(_, r)| r.as_ref().ok()),
+        &job.keys,
+    )
+    .into_iter();
+    let out = parsed
+        .into_iter()
+        .map(|(loc, r)| {
+            let pre = if r.is_ok() { pres.next() } else { None };
+            (loc, r, pre)
+        })
+        .collect();
+    (job.id, out)
+}
+
+/// The number of worker threads: the available cores (at least one).
+pub(crate) fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, MAX_WORKERS)
+}
+
+/// Feeds every line of `lines` to `seg`, in order, with the per-entry work
+/// done on worker threads. `on_item` sees each parsed item before `seg`
+/// does; `progress` is called with the number of lines consumed so far
+/// after each batch.
+///
+/// # Errors
+/// [`Irregular`] as soon as `seg` gives up (the rest is not read).
+pub(crate) fn run(
+    lines: impl Iterator<Item = (Location, Vec<u8>)>,
+    seg: &mut SegmentStream,
+    on_item: &mut dyn FnMut(&Location, &Result<Entry, EntryError>),
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), Irregular> {
+    let workers = workers();
+    let limit = in_flight(workers);
+    let (work_tx, work_rx) = mpsc::sync_channel::<Job>(limit);
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Prepared>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let work_rx = &work_rx;
+            scope.spawn(move || loop {
+                let job = work_rx.lock().recv();
+                let Ok(job) = job else { break };
+                if done_tx.send(prepare(job)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done_tx);
+        let mut feeder = Feeder {
+            seg,
+            on_item,
+            progress,
+            pending: BTreeMap::new(),
+            next: 0,
+            consumed: 0,
+            result: Ok(()),
+        };
+        let mut keys = Arc::new(feeder.seg.keys().clone());
+        let mut sent = 0u64;
+        let mut lines = lines.peekable();
+        while lines.peek().is_some() && feeder.result.is_ok() {
+            let batch: Vec<(Location, Vec<u8>)> = lines.by_ref().take(BATCH).collect();
+            if feeder.seg.keys().iter().count() != keys.iter().count() {
+                keys = Arc::new(feeder.seg.keys().clone());
+            }
+            let job = Job {
+                id: sent,
+                lines: batch,
+                keys: Arc::clone(&keys),
+            };
+            if work_tx.send(job).is_err() {
+                break;
+            }
+            sent += 1;
+            // Consume what is ready; wait when too much is in flight.
+            while let Ok(done) = done_rx.try_recv() {
+                feeder.take(done);
+            }
+            while sent - feeder.next >= limit as u64 && feeder.result.is_ok() {
+                match done_rx.recv() {
+                    Ok(done) => feeder.take(done),
+                    Err(_) => break,
+                }
+            }
+        }
+        drop(work_tx);
+        while feeder.next < sent && feeder.result.is_ok() {
+            match done_rx.recv() {
+                Ok(done) => feeder.take(done),
+                Err(_) => break,
+            }
+        }
+        feeder.result
+    })
+}
+
+struct Feeder<'a, 'b> {
+    seg: &'a mut SegmentStream,
+    on_item: &'a mut dyn FnMut(&Location, &Result<Entry, EntryError>),
+    progress: &'b mut dyn FnMut(u64),
+    pending: BTreeMap<u64, Vec<Prepared>>,
+    next: u64,
+    consumed: u64,
+    result: Result<(), Irregular>,
+}
+
+impl Feeder<'_, '_> {
+    /// Stores a finished batch and consumes every batch now in order.
+    fn take(&mut self, (id, items): (u64, Vec<Prepared>)) {
+        self.pending.insert(id, items);
+        while let Some(items) = self.pending.remove(&self.next) {
+            self.next += 1;
+            if self.result.is_err() {
+                continue;
+            }
+            for (loc, parsed, pre) in items {
+                (self.on_item)(&loc, &parsed);
+                self.consumed += 1;
+                if let Err(e) = self.seg.push(loc, parsed, pre) {
+                    self.result = Err(e);
+                    break;
+                }
+            }
+            (self.progress)(self.consumed);
+        }
+    }
+}
