@@ -9,6 +9,8 @@
 mod body;
 mod chain;
 mod checkpoint;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod clock;
 #[cfg(feature = "collector")]
 mod collector;

@@ -674,36 +674,7 @@ impl AuditLog {
         tenant: &TenantId,
         seq: Seq,
     ) -> Result<InclusionProofFile, LogError> {
-        let store = &self.inner.store;
-        let entry = store
-            .read(tenant, seq, Seq(seq.0.saturating_add(1)))?
-            .pop()
-            .ok_or_else(|| StoreError::InvalidAppend {
-                tenant: tenant.clone(),
-                reason: format!("no entry at seq {seq}"),
-            })?;
-        let epoch = entry.epoch();
-        let start = store.epoch_start(tenant, epoch)?.unwrap_or(seq);
-        let index = seq.0 - start.0;
-        let stored = store
-            .checkpoints(tenant, epoch)?
-            .into_iter()
-            .rev()
-            .find(|c| c.size.0 > index)
-            .ok_or_else(|| LogError::SealTimeout {
-                tenant: tenant.clone(),
-                seq,
-            })?;
-        let entries = store.read(tenant, start, Seq(start.0 + stored.size.0))?;
-        let tree: MerkleTree = entries.iter().map(|e| leaf_hash(&e.hash().0)).collect();
-        let proof = tree
-            .inclusion_proof(LeafIndex(index), stored.size)
-            .map_err(CheckpointError::Inclusion)?;
-        Ok(InclusionProofFile::from_note(
-            LeafIndex(index),
-            proof.path,
-            stored.note,
-        )?)
+        inclusion_proof(self.inner.store.as_ref(), tenant, seq)
     }
 
     /// Copies a closed epoch of `tenant` out of the store — its entries as
@@ -716,36 +687,7 @@ impl AuditLog {
     /// # Errors
     /// [`LogError::Store`] when the epoch is not closed or cannot be read.
     pub fn archive_epoch(&self, tenant: &TenantId, epoch: Epoch) -> Result<EpochArchive, LogError> {
-        let store = &self.inner.store;
-        let invalid = |reason: String| {
-            LogError::Store(StoreError::InvalidAppend {
-                tenant: tenant.clone(),
-                reason,
-            })
-        };
-        let head = store
-            .head(tenant)?
-            .ok_or_else(|| invalid("no entries".into()))?;
-        if head.epoch <= epoch {
-            return Err(invalid(format!("epoch {epoch} is not closed")));
-        }
-        let start = store
-            .epoch_start(tenant, epoch)?
-            .ok_or_else(|| invalid(format!("epoch {epoch} is not stored")))?;
-        let next = store
-            .epoch_start(tenant, Epoch(epoch.0 + 1))?
-            .ok_or_else(|| invalid("the next epoch is not stored".into()))?;
-        let entries = store.read(tenant, start, next)?;
-        let lines = entries
-            .iter()
-            .map(Entry::to_line)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(EpochArchive {
-            tenant: tenant.clone(),
-            epoch,
-            lines,
-            checkpoints: store.checkpoints(tenant, epoch)?,
-        })
+        archive_epoch(self.inner.store.as_ref(), tenant, epoch)
     }
 
     /// Replaces the log key. For every tenant in the store, appends a
@@ -881,6 +823,80 @@ fn latest_checkpoint_within(
         )?)),
         None => Ok(None),
     }
+}
+
+/// [`AuditLog::inclusion_proof`] on any store (no signer needed).
+pub(crate) fn inclusion_proof(
+    store: &dyn Store,
+    tenant: &TenantId,
+    seq: Seq,
+) -> Result<InclusionProofFile, LogError> {
+    let entry = store
+        .read(tenant, seq, Seq(seq.0.saturating_add(1)))?
+        .pop()
+        .ok_or_else(|| StoreError::InvalidAppend {
+            tenant: tenant.clone(),
+            reason: format!("no entry at seq {seq}"),
+        })?;
+    let epoch = entry.epoch();
+    let start = store.epoch_start(tenant, epoch)?.unwrap_or(seq);
+    let index = seq.0 - start.0;
+    let stored = store
+        .checkpoints(tenant, epoch)?
+        .into_iter()
+        .rev()
+        .find(|c| c.size.0 > index)
+        .ok_or_else(|| LogError::SealTimeout {
+            tenant: tenant.clone(),
+            seq,
+        })?;
+    let entries = store.read(tenant, start, Seq(start.0 + stored.size.0))?;
+    let tree: MerkleTree = entries.iter().map(|e| leaf_hash(&e.hash().0)).collect();
+    let proof = tree
+        .inclusion_proof(LeafIndex(index), stored.size)
+        .map_err(CheckpointError::Inclusion)?;
+    Ok(InclusionProofFile::from_note(
+        LeafIndex(index),
+        proof.path,
+        stored.note,
+    )?)
+}
+
+/// [`AuditLog::archive_epoch`] on any store (no signer needed).
+pub(crate) fn archive_epoch(
+    store: &dyn Store,
+    tenant: &TenantId,
+    epoch: Epoch,
+) -> Result<EpochArchive, LogError> {
+    let invalid = |reason: String| {
+        LogError::Store(StoreError::InvalidAppend {
+            tenant: tenant.clone(),
+            reason,
+        })
+    };
+    let head = store
+        .head(tenant)?
+        .ok_or_else(|| invalid("no entries".into()))?;
+    if head.epoch <= epoch {
+        return Err(invalid(format!("epoch {epoch} is not closed")));
+    }
+    let start = store
+        .epoch_start(tenant, epoch)?
+        .ok_or_else(|| invalid(format!("epoch {epoch} is not stored")))?;
+    let next = store
+        .epoch_start(tenant, Epoch(epoch.0 + 1))?
+        .ok_or_else(|| invalid("the next epoch is not stored".into()))?;
+    let entries = store.read(tenant, start, next)?;
+    let lines = entries
+        .iter()
+        .map(Entry::to_line)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EpochArchive {
+        tenant: tenant.clone(),
+        epoch,
+        lines,
+        checkpoints: store.checkpoints(tenant, epoch)?,
+    })
 }
 
 /// A closed epoch copied out of the store by [`AuditLog::archive_epoch`].

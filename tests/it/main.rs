@@ -5,6 +5,8 @@ mod support;
 
 mod chain;
 mod checkpoint;
+#[cfg(feature = "cli")]
+mod cli;
 #[cfg(feature = "collector")]
 mod collector;
 #[cfg(all(feature = "collector", feature = "sqlite"))]
