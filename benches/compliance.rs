@@ -40,6 +40,7 @@ fn body(i: u64, parent: Option<EntryId>) -> Body {
         }),
         pii: vec![],
         provenance: vec![],
+        sealed: vec![],
         unicode: "16.0.0".into(),
         parents: parent.into_iter().collect(),
         metrics: Metrics {

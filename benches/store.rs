@@ -102,6 +102,7 @@ fn receipt(i: u64) -> Body {
             Action::Allow
         },
         reasons: vec![Code::new("checks.passed").unwrap()],
+        sealed: Vec::new(),
         tags: vec![Code::new("eu_ai_act:art12").unwrap()],
         model: Some(ModelRef {
             id: ExternalId::new("gpt-x-2026-10").unwrap(),

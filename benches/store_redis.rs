@@ -70,6 +70,7 @@ fn body(i: u64) -> Body {
             .unwrap()],
         action: Action::Allow,
         reasons: vec![Code::new("checks.passed").unwrap()],
+        sealed: Vec::new(),
         tags: vec![Code::new("eu_ai_act:art12").unwrap()],
         model: Some(ModelRef {
             id: ExternalId::new("gpt-x-2026-10").unwrap(),

@@ -12,6 +12,7 @@ use crate::keys::VerifierKey;
 use crate::merkle::TreeSize;
 use crate::monitor::MonitorResult;
 use crate::receipt::{DecisionReceipt, Metrics};
+use crate::shred::Shred;
 
 /// The kind of a log entry. Its wire name selects the body schema.
 #[derive(
@@ -45,6 +46,8 @@ pub enum EntryKind {
     EpochLink,
     /// The store repaired a torn or inconsistent tail on open ([`StoreRepair`]).
     StoreRepair,
+    /// Keys were crypto-shredded ([`Shred`]).
+    Shred,
     /// A monitor run over verified entries ([`crate::monitor::MonitorResult`]).
     Monitor,
     /// A behavioural-contract evaluation over verified entries ([`crate::ContractResult`]).
@@ -62,6 +65,7 @@ impl EntryKind {
             EntryKind::KeyRotation => "key_rotation",
             EntryKind::EpochLink => "epoch_link",
             EntryKind::StoreRepair => "store_repair",
+            EntryKind::Shred => "shred",
             EntryKind::Monitor => "monitor",
             EntryKind::Contract => "contract",
         }
@@ -243,6 +247,8 @@ pub enum Body {
     EpochLink(EpochLink),
     /// `store_repair`
     StoreRepair(StoreRepair),
+    /// `shred`
+    Shred(Shred),
     /// `monitor`
     Monitor(MonitorResult),
     /// `contract`
@@ -260,6 +266,7 @@ impl Body {
             Body::KeyRotation(_) => EntryKind::KeyRotation,
             Body::EpochLink(_) => EntryKind::EpochLink,
             Body::StoreRepair(_) => EntryKind::StoreRepair,
+            Body::Shred(_) => EntryKind::Shred,
             Body::Monitor(_) => EntryKind::Monitor,
             Body::Contract(_) => EntryKind::Contract,
         }
@@ -279,6 +286,7 @@ impl Body {
             Body::KeyRotation(b) => encoding::to_canonical_record(b),
             Body::EpochLink(b) => encoding::to_canonical_record(b),
             Body::StoreRepair(b) => encoding::to_canonical_record(b),
+            Body::Shred(b) => encoding::to_canonical_record(b),
             Body::Monitor(b) => encoding::to_canonical_record(b),
             Body::Contract(b) => encoding::to_canonical_record(b),
         }
@@ -297,6 +305,7 @@ impl Body {
             Body::KeyRotation(b) => serde_json::to_value(b),
             Body::EpochLink(b) => serde_json::to_value(b),
             Body::StoreRepair(b) => serde_json::to_value(b),
+            Body::Shred(b) => serde_json::to_value(b),
             Body::Monitor(b) => serde_json::to_value(b),
             Body::Contract(b) => serde_json::to_value(b),
         };
@@ -345,11 +354,13 @@ impl Body {
             EntryKind::KeyRotation => Body::KeyRotation(de(v)?),
             EntryKind::EpochLink => Body::EpochLink(de(v)?),
             EntryKind::StoreRepair => Body::StoreRepair(de(v)?),
+            EntryKind::Shred => Body::Shred(de(v)?),
             EntryKind::Monitor => Body::Monitor(de(v)?),
             EntryKind::Contract => Body::Contract(de(v)?),
         };
         let rules = match &body {
             Body::Decision(d) => d.check_rules(),
+            Body::Shred(s) => s.check_rules(),
             Body::HumanOversight(h)
                 if h.note
                     .as_ref()

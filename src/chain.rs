@@ -205,6 +205,7 @@ pub fn verify_chain_detailed(
     }
 
     check_links(&by_seq, log.as_ref(), tenant.as_ref(), opts, &mut report);
+    check_shreds(&by_seq, &mut report);
     ChainOutcome {
         report,
         keys,
@@ -286,6 +287,55 @@ fn check_entry(
     // A verified rotation entry extends the trusted keys from here on.
     if let (true, Some(Body::KeyRotation(rot))) = (signed_ok && entry.signature().is_some(), body) {
         keys.add(rot.new_key);
+    }
+}
+
+/// Warns about fields sealed under a key after the chain's `shred`
+/// tombstone for it (SPEC §4.5): the producer's claim and its later entries
+/// disagree (e.g. a writer that still had the key cached). Not a failure:
+/// nothing in the chain is altered. Bodies are decoded only after a shred.
+fn check_shreds(by_seq: &BTreeMap<Seq, (Entry, Location)>, report: &mut Report) {
+    use crate::body::EntryKind;
+    use crate::shred::ShredScope;
+    let mut tenant_shred: Option<Seq> = None;
+    let mut subjects: HashMap<crate::shred::SubjectRef, Seq> = HashMap::new();
+    for (seq, (entry, loc)) in by_seq {
+        match entry.kind() {
+            EntryKind::Shred => {
+                if let Ok(Body::Shred(s)) = entry.body() {
+                    match (s.scope, s.subject) {
+                        (ShredScope::Subject, Some(r)) => {
+                            subjects.entry(r).or_insert(*seq);
+                        }
+                        _ => {
+                            tenant_shred.get_or_insert(*seq);
+                        }
+                    }
+                }
+            }
+            EntryKind::Decision if tenant_shred.is_some() || !subjects.is_empty() => {
+                let Ok(Body::Decision(d)) = entry.body() else {
+                    continue;
+                };
+                for f in &d.sealed {
+                    let by = f
+                        .subject
+                        .and_then(|r| subjects.get(&r).copied())
+                        .or(tenant_shred);
+                    if let Some(at) = by {
+                        report.warn(
+                            "sealed_after_shred",
+                            loc.clone(),
+                            format!(
+                                "field {} is sealed under a key the shred at seq {at} destroyed",
+                                f.field
+                            ),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 

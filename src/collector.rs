@@ -29,6 +29,7 @@ use crate::provenance::{Provenance, SourceType, TrustLevel};
 use crate::random::RandomSource;
 use crate::receipt::{Action, Check, DecisionReceipt, Metrics, ModelRef, PiiCount, MAX_TEXT_BYTES};
 use crate::secret::{MemorySecrets, SecretError, TenantSecrets};
+use crate::shred::{KeyStore, SealedField, ShredError, SubjectRef};
 use crate::store::Store;
 
 /// Default cap on one input or output: 1 MiB.
@@ -72,6 +73,15 @@ pub enum CollectorError {
     /// Appending to the log failed.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// Sealing a field failed (e.g. the subject was shredded).
+    #[error(transparent)]
+    Shred(#[from] ShredError),
+    /// A field was sealed without a key store ([`CollectorBuilder::key_store`]).
+    #[error("sealing {0} needs a key store (CollectorBuilder::key_store)")]
+    NoKeyStore(&'static str),
+    /// A field name was sealed twice in one receipt.
+    #[error("sealed field {0} was set twice")]
+    DuplicateField(Code),
 }
 
 fn id_err(field: &'static str) -> impl FnOnce(IdError) -> CollectorError {
@@ -81,6 +91,7 @@ fn id_err(field: &'static str) -> impl FnOnce(IdError) -> CollectorError {
 struct Inner {
     log: AuditLog,
     secrets: Arc<dyn TenantSecrets>,
+    keys: Option<Arc<KeyStore>>,
     pii: PiiPolicy,
     max_input_bytes: usize,
 }
@@ -96,6 +107,7 @@ pub struct Collector {
 pub struct CollectorBuilder {
     log: crate::log::AuditLogBuilder,
     secrets: Arc<dyn TenantSecrets>,
+    keys: Option<Arc<KeyStore>>,
     pii: Option<PiiPolicy>,
     max_input_bytes: usize,
 }
@@ -104,6 +116,13 @@ impl CollectorBuilder {
     /// Tenant secrets provider (default: [`MemorySecrets`]).
     pub fn secrets(mut self, secrets: Arc<dyn TenantSecrets>) -> Self {
         self.secrets = secrets;
+        self
+    }
+    /// Key store for sealed fields and crypto-shredding; it also becomes the
+    /// tenant secrets provider (commitment keys live in it).
+    pub fn key_store(mut self, keys: Arc<KeyStore>) -> Self {
+        self.secrets = keys.clone();
+        self.keys = Some(keys);
         self
     }
     /// PII policy (default: every built-in detector, redact mode).
@@ -149,6 +168,7 @@ impl CollectorBuilder {
             inner: Arc::new(Inner {
                 log: self.log.build(),
                 secrets: self.secrets,
+                keys: self.keys,
                 pii,
                 max_input_bytes: self.max_input_bytes,
             }),
@@ -166,6 +186,7 @@ impl Collector {
         CollectorBuilder {
             log: AuditLog::builder(name, signer, store),
             secrets: Arc::new(MemorySecrets::new()),
+            keys: None,
             pii: None,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
         }
@@ -174,6 +195,11 @@ impl Collector {
     /// The underlying log.
     pub fn log(&self) -> &AuditLog {
         &self.inner.log
+    }
+
+    /// The key store, when one was configured.
+    pub fn key_store(&self) -> Option<&Arc<KeyStore>> {
+        self.inner.keys.as_ref()
     }
 
     /// Starts a decision receipt for one request of `tenant`.
@@ -199,6 +225,9 @@ impl Collector {
             session_id: None,
             parents: Vec::new(),
             metrics: Metrics::default(),
+            entry_id: None,
+            subject: None,
+            sealed: Vec::new(),
             provenance: Vec::new(),
         })
     }
@@ -455,10 +484,82 @@ pub struct DecisionDraft {
     session_id: Option<ExternalId>,
     parents: Vec<EntryId>,
     metrics: Metrics,
+    /// Chosen when the first field is sealed (sealed fields bind it).
+    entry_id: Option<EntryId>,
+    subject: Option<SubjectRef>,
+    sealed: Vec<SealedField>,
     provenance: Vec<Provenance>,
 }
 
 impl DecisionDraft {
+    /// Names the data subject of this request (the application's id, e.g. a
+    /// customer number): fields sealed afterwards use the subject's data key,
+    /// so [`KeyStore::destroy_subject_key`] erases them. Only the subject's
+    /// pseudonymous ref is recorded.
+    ///
+    /// # Errors
+    /// [`CollectorError::NoKeyStore`]; [`CollectorError::Shred`].
+    pub fn set_subject(&mut self, subject: &str) -> Result<&mut Self, CollectorError> {
+        let keys = self
+            .collector
+            .inner
+            .keys
+            .as_ref()
+            .ok_or(CollectorError::NoKeyStore("a subject"))?;
+        self.subject = Some(keys.subject_ref(&self.tenant, subject)?);
+        Ok(self)
+    }
+
+    /// Keeps `bytes` as sealed field `field` (AES-256-GCM under the
+    /// subject's data key if a subject is set, else the tenant's; SPEC §4.4).
+    /// The bytes are sealed as given — not normalised or PII-stripped — for
+    /// authorised readers; the entry hash covers only the ciphertext.
+    ///
+    /// # Errors
+    /// [`CollectorError::Id`] for an invalid name, [`CollectorError::TooLarge`],
+    /// [`CollectorError::DuplicateField`], [`CollectorError::NoKeyStore`],
+    /// [`CollectorError::Shred`] (e.g. the subject was shredded).
+    pub fn seal_field(&mut self, field: &str, bytes: &[u8]) -> Result<&mut Self, CollectorError> {
+        let name = Code::new(field).map_err(id_err("sealed field name"))?;
+        self.collector.check_size("sealed field", bytes.len())?;
+        let keys = self
+            .collector
+            .inner
+            .keys
+            .as_ref()
+            .ok_or(CollectorError::NoKeyStore("a field"))?;
+        let pos = match self.sealed.binary_search_by(|s| s.field.cmp(&name)) {
+            Ok(_) => return Err(CollectorError::DuplicateField(name)),
+            Err(p) => p,
+        };
+        let id = *self
+            .entry_id
+            .get_or_insert_with(|| self.collector.inner.log.new_entry_id());
+        let sealed = keys.seal(&self.tenant, self.subject.as_ref(), id, &name, bytes)?;
+        self.sealed.insert(pos, sealed);
+        Ok(self)
+    }
+
+    /// Sets the input as [`Self::set_input`] does and also seals the raw
+    /// text as field `raw_input`.
+    ///
+    /// # Errors
+    /// As [`Self::set_input`] and [`Self::seal_field`].
+    pub fn set_input_sealed(&mut self, text: &str) -> Result<&mut Self, CollectorError> {
+        self.set_input(text)?;
+        self.seal_field("raw_input", text.as_bytes())
+    }
+
+    /// Sets the output as [`Self::set_output`] does and also seals the raw
+    /// text as field `raw_output`.
+    ///
+    /// # Errors
+    /// As [`Self::set_output`] and [`Self::seal_field`].
+    pub fn set_output_sealed(&mut self, text: &str) -> Result<&mut Self, CollectorError> {
+        self.set_output(text)?;
+        self.seal_field("raw_output", text.as_bytes())
+    }
+
     fn commit_text(&mut self, field: &'static str, text: &str) -> Result<Hash32, CollectorError> {
         self.collector.check_size(field, text.len())?;
         let s = self
@@ -642,6 +743,13 @@ impl DecisionDraft {
         &self.tenant
     }
 
+    /// The entry id the sealed fields are bound to, once a field was sealed.
+    /// A receipt with sealed fields must be stored under this id (as
+    /// [`Self::emit`] does; with a pipeline, `Pipeline::submit_with_id`).
+    pub fn entry_id(&self) -> Option<EntryId> {
+        self.entry_id
+    }
+
     /// Builds the receipt body without emitting it.
     ///
     /// # Errors
@@ -656,6 +764,7 @@ impl DecisionDraft {
             checks: self.checks.clone(),
             action: self.action.ok_or(CollectorError::Missing("action"))?,
             reasons: self.reasons.clone(),
+            sealed: self.sealed.clone(),
             tags: self.tags.clone(),
             model: self.model.clone(),
             pii: self
@@ -681,7 +790,11 @@ impl DecisionDraft {
     /// unchanged on error.
     pub fn emit(self) -> Result<Entry, CollectorError> {
         let body = Body::Decision(Box::new(self.to_receipt()?));
-        Ok(self.collector.inner.log.append(&self.tenant, &body)?)
+        let log = &self.collector.inner.log;
+        Ok(match self.entry_id {
+            Some(id) => log.append_with_id(&self.tenant, id, &body)?,
+            None => log.append(&self.tenant, &body)?,
+        })
     }
 }
 

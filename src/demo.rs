@@ -14,7 +14,6 @@ use crate::chain::ChainOptions;
 use crate::checkpoint::{origin, ProofLeaf};
 use crate::clock::{ManualClock, Timestamp};
 use crate::collector::{Collector, ToolCallRecord};
-use crate::commitment::CommitmentKey;
 use crate::entry::SigningMode;
 use crate::id::Epoch;
 use crate::id::{Code, LogName, Seq, TenantId};
@@ -23,8 +22,8 @@ use crate::log::SealPolicy;
 use crate::random::{RandomSource, SeededRandom};
 use crate::receipt::{Action, Check, Metrics};
 use crate::report::Verdict;
-use crate::secret::MemorySecrets;
 use crate::segment::{verify_segment, NoteInput};
+use crate::shred::{KeyStore, LocalKek, ShredError};
 use crate::store::{SqliteOptions, SqliteStore, Store};
 
 /// Demo settings.
@@ -90,6 +89,21 @@ pub struct DemoSummary {
     pub package_verdict: Verdict,
     /// Verdict of a deliberately tampered copy (must not be `Verified`).
     pub tampered_verdict: Verdict,
+    /// The subject shred of the first tenant (a GDPR erasure request).
+    pub shred: ShredSummary,
+}
+
+/// What the demo's mid-way subject shred did.
+#[derive(Clone, Debug, Default)]
+pub struct ShredSummary {
+    /// Seq of the `shred` tombstone in the first tenant's chain.
+    pub tombstone_seq: Option<Seq>,
+    /// Sealed fields written (all tenants).
+    pub sealed_fields: u64,
+    /// Sealed fields of the shredded subject: none opens any more.
+    pub shredded_fields: u64,
+    /// Sealed fields of the first tenant's other subjects, all still opened.
+    pub readable_fields: u64,
 }
 
 /// Errors of the demo.
@@ -156,7 +170,17 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
         Timestamp::parse("2026-11-22T09:00:00.000000Z").map_err(step)?,
         1_500_000,
     ));
-    let secrets = Arc::new(MemorySecrets::new());
+    // Crypto-shredding keys live in the same SQLite file, wrapped under a KEK.
+    // Seeded here so that a seed gives the same output (a real deployment
+    // reads the KEK from a file or the environment and never seeds keys).
+    let mut kek = [0u8; 32];
+    random.fill(&mut kek);
+    let keys = Arc::new(
+        KeyStore::builder(Arc::new(LocalKek::from_bytes(kek)), store.clone())
+            .random(random.clone())
+            .dangerous_key_source(random.clone())
+            .build(),
+    );
     let tenants: Vec<TenantId> = (0..cfg.tenants)
         .map(|i| {
             TenantId::new(
@@ -172,11 +196,6 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
         })
         .collect::<Result<_, _>>()
         .map_err(step)?;
-    for t in &tenants {
-        let mut k = [0u8; 32];
-        random.fill(&mut k);
-        secrets.insert(t.clone(), CommitmentKey::from_bytes(k));
-    }
     let collector = Collector::builder(
         LogName::new("demo.ai-audit.example/log").map_err(step)?,
         signer.clone(),
@@ -184,7 +203,7 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
     )
     .clock(clock)
     .random(random.clone())
-    .secrets(secrets)
+    .key_store(keys.clone())
     .signing_mode(SigningMode::BatchSealed)
     .seal_policy(SealPolicy {
         every_entries: Some(64),
@@ -196,7 +215,25 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
 
     let mut current_signer: Arc<LocalSigner> = signer.clone();
     let mut pii_per_tenant = vec![0u64; tenants.len()];
+    let mut shred = ShredSummary::default();
+    // The data subject erased mid-way, and the first tenant's sealed receipts.
+    const ERASED: &str = "customer-3";
+    let mut first_tenant_sealed = Vec::new();
     for r in 0..cfg.requests {
+        if r == cfg.requests * 3 / 4 {
+            if let Some(t0) = tenants.first() {
+                let tomb = keys
+                    .destroy_subject_key(
+                        collector.log(),
+                        t0,
+                        ERASED,
+                        &crate::id::ExternalId::new("dpo-1").map_err(step)?,
+                        &Code::new("gdpr_art17").map_err(step)?,
+                    )
+                    .map_err(step)?;
+                shred.tombstone_seq = Some(tomb.seq());
+            }
+        }
         if r == cfg.requests / 2 {
             // Mid-way key rotation: every tenant's chain records it.
             let mut s2 = [0u8; 32];
@@ -231,7 +268,17 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
             }
             let score = f64::from(x % 1000) / 1000.0;
             let mut d = collector.start(t).map_err(step)?;
-            d.set_input(prompt).map_err(step)?;
+            // Every third request keeps its raw prompt sealed under the
+            // customer's key (for human review), once the customer is not erased.
+            let customer = format!("customer-{}", (x >> 8) % 6);
+            let erased = ti == 0 && shred.tombstone_seq.is_some() && customer == ERASED;
+            if x % 3 == 0 && !erased {
+                d.set_subject(&customer).map_err(step)?;
+                d.set_input_sealed(prompt).map_err(step)?;
+                shred.sealed_fields += 1;
+            } else {
+                d.set_input(prompt).map_err(step)?;
+            }
             d.set_trace_id(&format!("trace-{ti}-{r}")).map_err(step)?;
             d.set_session_id(&format!("sess-{}", r / 5)).map_err(step)?;
             d.add_check(
@@ -276,6 +323,9 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
                 cost_micros: None,
             });
             let receipt = d.emit().map_err(step)?;
+            if ti == 0 && x % 3 == 0 && !erased {
+                first_tenant_sealed.push((customer == ERASED, receipt.clone()));
+            }
             if let Ok(crate::body::Body::Decision(b)) = receipt.body() {
                 if let Some(slot) = pii_per_tenant.get_mut(ti) {
                     *slot += b.pii.iter().map(|p| u64::from(p.count)).sum::<u64>();
@@ -314,6 +364,25 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
 
     // Seal what is left, as a shutdown would.
     collector.log().seal_all().map_err(step)?;
+    // After the erasure: the customer's sealed prompts are gone for good,
+    // every other customer's still open for an authorised reviewer.
+    for (of_erased, e) in &first_tenant_sealed {
+        match keys.open(e, "raw_input") {
+            Err(ShredError::Shredded { seq, .. })
+                if *of_erased && seq.is_some() && seq == shred.tombstone_seq =>
+            {
+                shred.shredded_fields += 1
+            }
+            Ok(_) if !of_erased => shred.readable_fields += 1,
+            other => {
+                return Err(DemoError::Step(format!(
+                    "sealed field of seq {} after the shred: {:?}",
+                    e.seq(),
+                    other.map(|_| "opened")
+                )))
+            }
+        }
+    }
 
     // Write what an auditor receives: per tenant the JSONL chain and the
     // signed checkpoint notes, and the key (sent separately in real life).
@@ -456,5 +525,6 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
         package,
         package_verdict,
         tampered_verdict,
+        shred,
     })
 }

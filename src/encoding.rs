@@ -35,6 +35,18 @@ pub const GENESIS_LABEL: &[u8] = b"ai-audit/v1/genesis\0";
 pub const COMMITMENT_LABEL: &[u8] = b"ai-audit/v1/commitment\0";
 /// Label for plain (unkeyed) digests of public material such as a model config (SPEC §4.3).
 pub const DIGEST_LABEL: &[u8] = b"ai-audit/v1/digest\0";
+/// Label for a data subject's pseudonymous ref, `HMAC(K_t, SUBJECT_LABEL || subject id)` (SPEC §4.4).
+pub const SUBJECT_LABEL: &[u8] = b"ai-audit/v1/subject\0";
+/// Label for the id of a data or commitment key, `SHA-256(DATA_KEY_ID_LABEL || key)` (SPEC §4.4).
+pub const DATA_KEY_ID_LABEL: &[u8] = b"ai-audit/v1/data-key-id\0";
+/// Label for the id of a local key-encryption key (SPEC §4.6).
+pub const KEK_ID_LABEL: &[u8] = b"ai-audit/v1/kek-id\0";
+/// Prefix of the AES-GCM associated data of a sealed field (SPEC §4.4).
+pub const SEALED_FIELD_LABEL: &[u8] = b"ai-audit/v1/sealed-field\0";
+/// Label for deriving a sealed field's one-time AES key from the data key (SPEC §4.4).
+pub const FIELD_KEY_LABEL: &[u8] = b"ai-audit/v1/field-key\0";
+/// Prefix of the AES-GCM associated data of a wrapped key (SPEC §4.6).
+pub const KEY_WRAP_LABEL: &[u8] = b"ai-audit/v1/key-wrap\0";
 /// Label for the digest of a monitor's parameters in a `monitor` entry (SPEC §11.2).
 pub const MONITOR_PARAMS_LABEL: &[u8] = b"ai-audit/v1/monitor-params\0";
 /// Label for the digest of a behavioural contract in a `contract` entry (SPEC §11.4).
@@ -403,6 +415,63 @@ impl<'de> Visitor<'de> for StrictVisitor {
         }
         Ok(Value::Object(out))
     }
+}
+
+/// The binding of a sealed field (SPEC §4.4): the canonical JSON object
+/// `{"entry":…,"field":…,"key":…,"subject":…,"tenant":…,"v":1}` (`subject`
+/// omitted for a tenant-key field), with ids in lowercase hex. The AES-GCM
+/// associated data is `SEALED_FIELD_LABEL || binding`; the one-time field
+/// key is `HMAC-SHA256(data key, FIELD_KEY_LABEL || binding)`.
+pub fn sealed_field_binding(
+    tenant: &str,
+    subject_hex: Option<&str>,
+    entry_hex: &str,
+    field: &str,
+    key_hex: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160 + tenant.len() + field.len());
+    out.extend_from_slice(b"{\"entry\":");
+    write_string(&mut out, entry_hex);
+    out.extend_from_slice(b",\"field\":");
+    write_string(&mut out, field);
+    out.extend_from_slice(b",\"key\":");
+    write_string(&mut out, key_hex);
+    if let Some(s) = subject_hex {
+        out.extend_from_slice(b",\"subject\":");
+        write_string(&mut out, s);
+    }
+    out.extend_from_slice(b",\"tenant\":");
+    write_string(&mut out, tenant);
+    out.extend_from_slice(b",\"v\":1}");
+    out
+}
+
+/// The associated data of a wrapped key (SPEC §4.6):
+/// `KEY_WRAP_LABEL || JCS({"id":…,"kek":…,"purpose":…,"subject":…,"tenant":…,"v":1})`
+/// (`subject` omitted for tenant keys; `purpose` is `commitment` or `data`).
+pub fn key_wrap_aad(
+    tenant: &str,
+    subject_hex: Option<&str>,
+    purpose: &str,
+    key_hex: &str,
+    kek_hex: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(180 + tenant.len());
+    out.extend_from_slice(KEY_WRAP_LABEL);
+    out.extend_from_slice(b"{\"id\":");
+    write_string(&mut out, key_hex);
+    out.extend_from_slice(b",\"kek\":");
+    write_string(&mut out, kek_hex);
+    out.extend_from_slice(b",\"purpose\":");
+    write_string(&mut out, purpose);
+    if let Some(s) = subject_hex {
+        out.extend_from_slice(b",\"subject\":");
+        write_string(&mut out, s);
+    }
+    out.extend_from_slice(b",\"tenant\":");
+    write_string(&mut out, tenant);
+    out.extend_from_slice(b",\"v\":1}");
+    out
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 mod body;
 mod chain;
 mod checkpoint;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod clock;
 #[cfg(feature = "collector")]
 mod collector;
@@ -36,6 +38,7 @@ mod receipt;
 mod report;
 mod secret;
 mod segment;
+pub mod shred;
 mod store;
 mod trace;
 mod verified;
@@ -65,6 +68,11 @@ pub use keys::{
     KeyError, KeyId, KeyRing, LocalSigner, Signature, Signer, VerifierKey, SIGNING_KEY_ENV,
 };
 pub use secret::{MemorySecrets, SecretError, TenantSecrets};
+// Crypto-shredding (module `shred` holds the format types and the cipher):
+pub use shred::{
+    KeyProvider, KeySlot, KeyStore, KeyStoreBuilder, KeyVault, LocalKek, MemoryVault, SealedField,
+    Shred, ShredError, ShredScope, SlotState, SubjectRef, KEK_ENV,
+};
 // Appending and storing:
 pub use log::{AuditLog, AuditLogBuilder, EpochArchive, LogError, SealPolicy, Sealer};
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, Ticket, WhenFull};

@@ -279,8 +279,42 @@ impl AuditLog {
     /// # Errors
     /// [`LogError`] when encoding, signing or the store fails.
     pub fn append(&self, tenant: &TenantId, body: &Body) -> Result<Entry, LogError> {
+        refuse_sealed_without_id(tenant, body)?;
         let id = self.new_entry_id();
         let mut v = self.append_batch_with_ids(tenant, &[(id, body)])?;
+        v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
+    }
+
+    /// As [`AuditLog::append`], with an entry id chosen beforehand (from
+    /// [`AuditLog::new_entry_id`]): sealed fields bind the id of their entry
+    /// (SPEC §4.4), so it must be known before the body is complete. Ids
+    /// must be unique within the tenant's chain.
+    ///
+    /// # Errors
+    /// As [`AuditLog::append`].
+    pub fn append_with_id(
+        &self,
+        tenant: &TenantId,
+        id: EntryId,
+        body: &Body,
+    ) -> Result<Entry, LogError> {
+        let mut v = self.append_batch_with_ids(tenant, &[(id, body)])?;
+        v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
+    }
+
+    /// Appends a `shred` tombstone: only the key store's destroy calls
+    /// write one, after they destroyed the keys it names.
+    pub(crate) fn append_shred(&self, tenant: &TenantId, body: &Body) -> Result<Entry, LogError> {
+        if let Body::Shred(s) = body {
+            s.check_rules().map_err(|reason| {
+                LogError::Store(StoreError::InvalidAppend {
+                    tenant: tenant.clone(),
+                    reason,
+                })
+            })?;
+        }
+        let id = self.new_entry_id();
+        let mut v = self.append_unchecked(tenant, &[(id, body)])?;
         v.pop().ok_or_else(|| LogError::Contention(tenant.clone()))
     }
 
@@ -290,12 +324,15 @@ impl AuditLog {
     /// # Errors
     /// As [`AuditLog::append`]; on error none was stored.
     pub fn append_batch(&self, tenant: &TenantId, bodies: &[Body]) -> Result<Vec<Entry>, LogError> {
+        for b in bodies {
+            refuse_sealed_without_id(tenant, b)?;
+        }
         let items: Vec<(EntryId, &Body)> =
             bodies.iter().map(|b| (self.new_entry_id(), b)).collect();
         self.append_batch_with_ids(tenant, &items)
     }
 
-    fn append_batch_with_ids(
+    pub(crate) fn append_batch_with_ids(
         &self,
         tenant: &TenantId,
         items: &[(EntryId, &Body)],
@@ -303,6 +340,14 @@ impl AuditLog {
         for (_, b) in items {
             check_appendable(tenant, b)?;
         }
+        self.append_unchecked(tenant, items)
+    }
+
+    fn append_unchecked(
+        &self,
+        tenant: &TenantId,
+        items: &[(EntryId, &Body)],
+    ) -> Result<Vec<Entry>, LogError> {
         let values = items
             .iter()
             .map(|(id, b)| {
@@ -629,36 +674,7 @@ impl AuditLog {
         tenant: &TenantId,
         seq: Seq,
     ) -> Result<InclusionProofFile, LogError> {
-        let store = &self.inner.store;
-        let entry = store
-            .read(tenant, seq, Seq(seq.0.saturating_add(1)))?
-            .pop()
-            .ok_or_else(|| StoreError::InvalidAppend {
-                tenant: tenant.clone(),
-                reason: format!("no entry at seq {seq}"),
-            })?;
-        let epoch = entry.epoch();
-        let start = store.epoch_start(tenant, epoch)?.unwrap_or(seq);
-        let index = seq.0 - start.0;
-        let stored = store
-            .checkpoints(tenant, epoch)?
-            .into_iter()
-            .rev()
-            .find(|c| c.size.0 > index)
-            .ok_or_else(|| LogError::SealTimeout {
-                tenant: tenant.clone(),
-                seq,
-            })?;
-        let entries = store.read(tenant, start, Seq(start.0 + stored.size.0))?;
-        let tree: MerkleTree = entries.iter().map(|e| leaf_hash(&e.hash().0)).collect();
-        let proof = tree
-            .inclusion_proof(LeafIndex(index), stored.size)
-            .map_err(CheckpointError::Inclusion)?;
-        Ok(InclusionProofFile::from_note(
-            LeafIndex(index),
-            proof.path,
-            stored.note,
-        )?)
+        inclusion_proof(self.inner.store.as_ref(), tenant, seq)
     }
 
     /// Copies a closed epoch of `tenant` out of the store — its entries as
@@ -671,36 +687,7 @@ impl AuditLog {
     /// # Errors
     /// [`LogError::Store`] when the epoch is not closed or cannot be read.
     pub fn archive_epoch(&self, tenant: &TenantId, epoch: Epoch) -> Result<EpochArchive, LogError> {
-        let store = &self.inner.store;
-        let invalid = |reason: String| {
-            LogError::Store(StoreError::InvalidAppend {
-                tenant: tenant.clone(),
-                reason,
-            })
-        };
-        let head = store
-            .head(tenant)?
-            .ok_or_else(|| invalid("no entries".into()))?;
-        if head.epoch <= epoch {
-            return Err(invalid(format!("epoch {epoch} is not closed")));
-        }
-        let start = store
-            .epoch_start(tenant, epoch)?
-            .ok_or_else(|| invalid(format!("epoch {epoch} is not stored")))?;
-        let next = store
-            .epoch_start(tenant, Epoch(epoch.0 + 1))?
-            .ok_or_else(|| invalid("the next epoch is not stored".into()))?;
-        let entries = store.read(tenant, start, next)?;
-        let lines = entries
-            .iter()
-            .map(Entry::to_line)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(EpochArchive {
-            tenant: tenant.clone(),
-            epoch,
-            lines,
-            checkpoints: store.checkpoints(tenant, epoch)?,
-        })
+        archive_epoch(self.inner.store.as_ref(), tenant, epoch)
     }
 
     /// Replaces the log key. For every tenant in the store, appends a
@@ -760,6 +747,23 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
+/// A decision with sealed fields is bound to the entry id its fields were
+/// sealed for (SPEC §4.4): appending it under a fresh id would store fields
+/// nobody can open, so the fresh-id paths refuse it.
+fn refuse_sealed_without_id(tenant: &TenantId, body: &Body) -> Result<(), LogError> {
+    match body {
+        Body::Decision(d) if !d.sealed.is_empty() => {
+            Err(LogError::Store(StoreError::InvalidAppend {
+                tenant: tenant.clone(),
+                reason: "a decision with sealed fields must be appended under the entry id its \
+                         fields were sealed for (append_with_id, Pipeline::submit_with_id)"
+                    .into(),
+            }))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Refuses bodies an application must not append itself: `epoch_link` and
 /// `key_rotation` entries are written only by [`AuditLog::roll_epoch`] and
 /// [`AuditLog::rotate_key`] (which place, seal and sign them correctly), and
@@ -778,6 +782,10 @@ fn check_appendable(tenant: &TenantId, body: &Body) -> Result<(), LogError> {
         )),
         Body::KeyRotation(_) => Err(invalid(
             "key_rotation entries are written by rotate_key only".into(),
+        )),
+        Body::Shred(_) => Err(invalid(
+            "shred entries are written by KeyStore::destroy_tenant_key / destroy_subject_key only"
+                .into(),
         )),
         Body::Decision(d) => d
             .check_rules()
@@ -815,6 +823,80 @@ fn latest_checkpoint_within(
         )?)),
         None => Ok(None),
     }
+}
+
+/// [`AuditLog::inclusion_proof`] on any store (no signer needed).
+pub(crate) fn inclusion_proof(
+    store: &dyn Store,
+    tenant: &TenantId,
+    seq: Seq,
+) -> Result<InclusionProofFile, LogError> {
+    let entry = store
+        .read(tenant, seq, Seq(seq.0.saturating_add(1)))?
+        .pop()
+        .ok_or_else(|| StoreError::InvalidAppend {
+            tenant: tenant.clone(),
+            reason: format!("no entry at seq {seq}"),
+        })?;
+    let epoch = entry.epoch();
+    let start = store.epoch_start(tenant, epoch)?.unwrap_or(seq);
+    let index = seq.0 - start.0;
+    let stored = store
+        .checkpoints(tenant, epoch)?
+        .into_iter()
+        .rev()
+        .find(|c| c.size.0 > index)
+        .ok_or_else(|| LogError::SealTimeout {
+            tenant: tenant.clone(),
+            seq,
+        })?;
+    let entries = store.read(tenant, start, Seq(start.0 + stored.size.0))?;
+    let tree: MerkleTree = entries.iter().map(|e| leaf_hash(&e.hash().0)).collect();
+    let proof = tree
+        .inclusion_proof(LeafIndex(index), stored.size)
+        .map_err(CheckpointError::Inclusion)?;
+    Ok(InclusionProofFile::from_note(
+        LeafIndex(index),
+        proof.path,
+        stored.note,
+    )?)
+}
+
+/// [`AuditLog::archive_epoch`] on any store (no signer needed).
+pub(crate) fn archive_epoch(
+    store: &dyn Store,
+    tenant: &TenantId,
+    epoch: Epoch,
+) -> Result<EpochArchive, LogError> {
+    let invalid = |reason: String| {
+        LogError::Store(StoreError::InvalidAppend {
+            tenant: tenant.clone(),
+            reason,
+        })
+    };
+    let head = store
+        .head(tenant)?
+        .ok_or_else(|| invalid("no entries".into()))?;
+    if head.epoch <= epoch {
+        return Err(invalid(format!("epoch {epoch} is not closed")));
+    }
+    let start = store
+        .epoch_start(tenant, epoch)?
+        .ok_or_else(|| invalid(format!("epoch {epoch} is not stored")))?;
+    let next = store
+        .epoch_start(tenant, Epoch(epoch.0 + 1))?
+        .ok_or_else(|| invalid("the next epoch is not stored".into()))?;
+    let entries = store.read(tenant, start, next)?;
+    let lines = entries
+        .iter()
+        .map(Entry::to_line)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EpochArchive {
+        tenant: tenant.clone(),
+        epoch,
+        lines,
+        checkpoints: store.checkpoints(tenant, epoch)?,
+    })
 }
 
 /// A closed epoch copied out of the store by [`AuditLog::archive_epoch`].

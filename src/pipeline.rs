@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::body::Body;
 use crate::entry::Entry;
-use crate::id::TenantId;
+use crate::id::{EntryId, TenantId};
 use crate::log::{AuditLog, LogError};
 
 /// What [`Pipeline::submit`] does when the queue is full.
@@ -74,6 +74,8 @@ pub enum PipelineError {
 
 struct Job {
     tenant: TenantId,
+    /// Chosen by the submitter, or drawn by the writer.
+    id: Option<EntryId>,
     body: Body,
     ack: mpsc::SyncSender<Result<Entry, String>>,
 }
@@ -128,10 +130,46 @@ impl Pipeline {
     /// # Errors
     /// [`PipelineError::Full`] per [`WhenFull`]; [`PipelineError::Closed`].
     pub fn submit(&self, tenant: &TenantId, body: Body) -> Result<Ticket, PipelineError> {
+        self.submit_job(tenant, None, body)
+    }
+
+    /// Queues `body` for `tenant` under a chosen entry id — needed for a
+    /// decision with sealed fields, which bind their entry's id
+    /// ([`crate::DecisionDraft::entry_id`]).
+    ///
+    /// # Errors
+    /// As [`Pipeline::submit`].
+    pub fn submit_with_id(
+        &self,
+        tenant: &TenantId,
+        id: EntryId,
+        body: Body,
+    ) -> Result<Ticket, PipelineError> {
+        self.submit_job(tenant, Some(id), body)
+    }
+
+    fn submit_job(
+        &self,
+        tenant: &TenantId,
+        id: Option<EntryId>,
+        body: Body,
+    ) -> Result<Ticket, PipelineError> {
+        if id.is_none() {
+            if let Body::Decision(d) = &body {
+                if !d.sealed.is_empty() {
+                    return Err(PipelineError::Append(
+                        "a decision with sealed fields must be submitted under the entry id its \
+                         fields were sealed for (submit_with_id)"
+                            .into(),
+                    ));
+                }
+            }
+        }
         let tx = self.tx.as_ref().ok_or(PipelineError::Closed)?;
         let (ack, rx) = mpsc::sync_channel(1);
         let mut job = Job {
             tenant: tenant.clone(),
+            id,
             body,
             ack,
         };
@@ -221,8 +259,11 @@ fn write_loop(log: &AuditLog, rx: &mpsc::Receiver<Job>, max_batch: usize) {
             by_tenant.entry(j.tenant.clone()).or_default().push(j);
         }
         for (tenant, jobs) in by_tenant {
-            let bodies: Vec<Body> = jobs.iter().map(|j| j.body.clone()).collect();
-            match log.append_batch(&tenant, &bodies) {
+            let items: Vec<(EntryId, &Body)> = jobs
+                .iter()
+                .map(|j| (j.id.unwrap_or_else(|| log.new_entry_id()), &j.body))
+                .collect();
+            match log.append_batch_with_ids(&tenant, &items) {
                 Ok(entries) => {
                     for (j, e) in jobs.into_iter().zip(entries) {
                         let _ = j.ack.try_send(Ok(e));

@@ -256,7 +256,7 @@ impl DecisionReceipt {
         {
             return Err("unicode must be major.minor.patch".into());
         }
-        Ok(())
+        crate::shred::check_sealed_rules(&self.sealed)
     }
 }
 
@@ -293,6 +293,10 @@ pub struct DecisionReceipt {
     /// Reason codes, in the order added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Code>,
+    /// Fields kept as AES-256-GCM ciphertext (raw input, raw output, named
+    /// fields), sorted by field name (SPEC §4.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed: Vec<crate::shred::SealedField>,
     /// Conversation/session id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<ExternalId>,

@@ -16,6 +16,7 @@ mod lines;
 mod manifest;
 mod name;
 mod read;
+mod render;
 mod reports;
 mod verify;
 
@@ -32,6 +33,7 @@ pub use read::{
     MAX_ARCHIVE_BYTES, MAX_FILES, MAX_FILE_BYTES, MAX_LINE_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO,
     MAX_SMALL_FILE_BYTES, MAX_TOTAL_BYTES, RATIO_FLOOR_BYTES,
 };
+pub use render::{headline, render_human, render_json, JSON_SCHEMA, MAX_HUMAN_FAILURES};
 pub use reports::ReportOptions;
 pub use verify::{verify_package, PackageReport, PackageSummary, TenantSummary};
 

@@ -20,6 +20,14 @@ fn demo_verifies_and_is_deterministic() {
     assert_ne!(sa.tampered_verdict, Verdict::Verified);
     assert!(sa.tenants.iter().all(|t| t.checkpoints > 0));
     assert_eq!(sa.verifier_key, sb.verifier_key);
+    // The mid-way subject shred: a tombstone, the erased customer's sealed
+    // prompts unreadable, the others readable, and the package still verifies.
+    assert_eq!(sa.package_verdict, Verdict::Verified);
+    assert!(sa.shred.tombstone_seq.is_some());
+    assert_eq!(sa.shred.tombstone_seq, sb.shred.tombstone_seq);
+    assert!(sa.shred.shredded_fields > 0, "{:?}", sa.shred);
+    assert!(sa.shred.readable_fields > 0, "{:?}", sa.shred);
+    assert!(sa.shred.sealed_fields >= sa.shred.shredded_fields + sa.shred.readable_fields);
     for t in &sa.tenants {
         let name = t.file.file_name().unwrap();
         assert_eq!(

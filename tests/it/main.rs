@@ -5,6 +5,8 @@ mod support;
 
 mod chain;
 mod checkpoint;
+#[cfg(feature = "cli")]
+mod cli;
 #[cfg(feature = "collector")]
 mod collector;
 mod compliance;
@@ -16,6 +18,8 @@ mod package;
 mod pii;
 mod pipeline;
 mod segment;
+#[cfg(feature = "collector")]
+mod shred;
 mod store;
 mod vectors;
 

@@ -1092,6 +1092,33 @@ mod sqlite {
         assert_eq!(count, 0);
     }
 
+    /// The epoch_link is the only stored entry after the deletion: its
+    /// previous entry is in the archive, and open must not take that for a
+    /// broken link (it used to quarantine the whole tenant).
+    #[test]
+    fn reopen_when_only_the_epoch_link_remains_keeps_the_tenant() {
+        let (_dir, path) = temp_db();
+        let t = tenant("acme");
+        let head = {
+            let store = open(&path);
+            let log = log_over(store.clone(), 1, SigningMode::BatchSealed);
+            for i in 0..5 {
+                log.append(&t, &body_of_kind(i)).unwrap();
+            }
+            log.roll_epoch(&t).unwrap();
+            store.delete_archived_epoch(&t, Epoch(0)).unwrap();
+            store.head(&t).unwrap()
+        };
+        let store = open(&path);
+        assert!(
+            store.last_open_repairs().is_empty(),
+            "{:?}",
+            store.last_open_repairs()
+        );
+        assert_eq!(store.head(&t).unwrap(), head);
+        assert_eq!(all(&*store, &t).len(), 1);
+    }
+
     #[test]
     fn a_repair_is_recorded_in_the_chain_and_the_chain_verifies() {
         let (_d, _path, acme, store) = damaged(

@@ -67,6 +67,7 @@ pub fn decision(i: u64) -> Body {
             Action::Allow
         },
         reasons: vec![Code::new("policy.ok").unwrap()],
+        sealed: Vec::new(),
         tags: vec![Code::new("eu_ai_act:art12").unwrap()],
         model: Some(ModelRef {
             id: ExternalId::new("model-x").unwrap(),

@@ -25,6 +25,7 @@ fn vector_chain() -> (Fixture, Vec<Entry>) {
             checks: vec![],
             action: Action::Escalate,
             reasons: vec![],
+            sealed: Vec::new(),
             tags: vec![],
             model: None,
             pii: vec![],
@@ -424,6 +425,7 @@ fn published_schemas_are_up_to_date() {
             "store_repair.schema.json",
             schemars::schema_for!(StoreRepair),
         ),
+        ("shred.schema.json", schemars::schema_for!(Shred)),
         ("report.schema.json", schemars::schema_for!(Report)),
         (
             "crosswalk.schema.json",

@@ -1,136 +1,169 @@
-//! `ai-audit`: the operator binary. Parses arguments, calls the library, renders.
+//! `ai-audit`: the operator binary. Parses arguments, resolves the
+//! configuration, calls the library and renders. The work is in
+//! [`ai_audit::cli`] and the rest of the library.
 #![forbid(unsafe_code)]
+
+mod commands;
+mod demo;
+mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ai_audit::demo::{self, DemoConfig};
-use ai_audit::Verdict;
-use clap::{Parser, Subcommand};
+use ai_audit::cli::{CliError, Layer, Settings};
+use clap::{Args, Parser, Subcommand};
 
-/// Tamper-evident AI decision receipts: operator tool.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; for verify: every check passed (VERIFIED)
+  1  verify (or demo): a check failed (NOT VERIFIED); the verdict says which
+  2  could not run: bad arguments, bad store URL, missing store or key, I/O
+
+Configuration, highest precedence first: flags; environment (AI_AUDIT_STORE,
+AI_AUDIT_SIGNING_KEY_FILE or AI_AUDIT_SIGNING_KEY, AI_AUDIT_VERIFIER_KEYS,
+AI_AUDIT_LOG); the TOML file from --config, AI_AUDIT_CONFIG, or ./ai-audit.toml
+(keys: store, signing_key_file, verifier_keys, log).";
+
+/// Tamper-evident AI decision receipts: the operator tool.
 ///
-/// Exit codes: 0 success / verified, 1 not verified, 2 could not run.
+/// Runs the demo, makes keys, and reads, verifies, exports and maintains an
+/// audit store (sqlite://PATH, redis://HOST:PORT/DB, memory:).
 #[derive(Parser)]
-#[command(name = "ai-audit", version, about, long_about = None)]
+#[command(name = "ai-audit", version, after_help = EXIT_CODES)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Args)]
+struct Global {
+    /// The store: sqlite://PATH, redis://HOST:PORT/DB[?prefix=P] (feature
+    /// redis) or memory:.
+    #[arg(long, global = true, value_name = "URL")]
+    store: Option<String>,
+    /// The TOML config file (default: ./ai-audit.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The log's signing key file (from `ai-audit keygen`), for export and epoch roll.
+    #[arg(long, global = true, value_name = "FILE")]
+    signing_key: Option<PathBuf>,
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Simulated AI traffic for several tenants → signed, chained receipts →
     /// files an auditor would receive → verification with the pinned key.
-    Demo {
-        /// Output folder.
-        #[arg(long, default_value = "ai-audit-demo")]
-        out: PathBuf,
-        /// Number of tenants (1–64).
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=64))]
-        tenants: u16,
-        /// Requests per tenant.
-        #[arg(long, default_value_t = 200)]
-        requests: usize,
-        /// Seed: the same seed gives byte-identical output.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+    Demo(demo::DemoArgs),
+    /// Make a new log signing key (file mode 0600) and print its verifier key.
+    Keygen(commands::KeygenArgs),
+    /// Verify a store (one tenant or all) or an evidence package (ZIP).
+    Verify(commands::VerifyArgs),
+    /// Export an evidence package (ZIP): a log export, or --disclose
+    /// selected entries with inclusion proofs.
+    Export(commands::ExportArgs),
+    /// Counts, heads and epochs per tenant.
+    Stats(commands::StatsArgs),
+    /// List entries, filtered by tenant, kind, action, time, trace or seq.
+    List(commands::ListArgs),
+    /// Show one entry in full.
+    Inspect(commands::InspectArgs),
+    /// Print the latest signed checkpoint of a tenant's epoch.
+    Checkpoint(commands::CheckpointArgs),
+    /// Write a C2SP tlog-proof file for one entry.
+    Prove(commands::ProveArgs),
+    /// Roll a tenant over to a new epoch, or archive a closed one.
+    #[command(subcommand)]
+    Epoch(commands::EpochCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
+/// What a command produced: success, or a verification that failed.
+enum Outcome {
+    Ok,
+    NotVerified,
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Demo {
-            out,
-            tenants,
-            requests,
-            seed,
-        } => {
-            let cfg = DemoConfig {
-                out,
-                tenants: usize::from(tenants),
-                requests,
-                seed,
-            };
-            match demo::run(&cfg) {
-                Ok(s) => {
-                    println!(
-                        "ai-audit demo: {} tenants × {} requests, seed {}",
-                        s.tenants.len(),
-                        requests,
-                        seed
-                    );
-                    println!();
-                    println!(
-                        "{:<16} {:>8} {:>7} {:>7} {:>9} {:>6} {:>7} {:>12}  verdict",
-                        "tenant",
-                        "entries",
-                        "allow",
-                        "reject",
-                        "escalate",
-                        "pii",
-                        "epochs",
-                        "checkpoints"
-                    );
-                    let mut all_ok = true;
-                    for t in &s.tenants {
-                        let n = |a| {
-                            t.actions
-                                .iter()
-                                .find(|(x, _)| *x == a)
-                                .map_or(0, |(_, c)| *c)
-                        };
-                        println!(
-                            "{:<16} {:>8} {:>7} {:>7} {:>9} {:>6} {:>7} {:>12}  {}",
-                            t.tenant.as_str(),
-                            t.entries,
-                            n(ai_audit::Action::Allow),
-                            n(ai_audit::Action::Reject),
-                            n(ai_audit::Action::Escalate),
-                            t.pii_stripped,
-                            t.epochs,
-                            t.checkpoints,
-                            t.verdict
-                        );
-                        all_ok &= t.verdict == Verdict::Verified;
-                    }
-                    println!();
-                    println!("verifier key (pin this): {}", s.verifier_key);
-                    println!("written to:              {}", cfg.out.display());
-                    println!(
-                        "a tampered copy (one edited verdict, one deleted entry) verifies as: {}",
-                        s.tampered_verdict
-                    );
-                    println!(
-                        "evidence package:        {} ({})",
-                        s.package.display(),
-                        s.package_verdict
-                    );
-                    println!();
-                    println!("an auditor checks it with the separately received keys:");
-                    println!(
-                        "  cargo run --release -p ai-audit-verify -- {} --key {} --key {}",
-                        s.package.display(),
-                        s.key_file.display(),
-                        s.rotated_key_file.display()
-                    );
-                    all_ok &= s.package_verdict == Verdict::Verified;
-                    if all_ok && s.tampered_verdict != Verdict::Verified {
-                        println!(
-                            "\nVERIFIED: every tenant's chain checks out against the pinned key."
-                        );
-                        ExitCode::SUCCESS
-                    } else {
-                        println!("\nNOT VERIFIED: see the table above.");
-                        ExitCode::from(1)
-                    }
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
-            }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
+    };
+    match run(cli) {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::NotVerified) => ExitCode::from(1),
+        Err(e) => {
+            output::print_error(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The resolved configuration and the output mode.
+struct Ctx {
+    settings: Settings,
+    json: bool,
+}
+
+fn settings(g: &Global) -> Result<Settings, CliError> {
+    let flags = Layer {
+        store: g.store.clone().map(|s| (s, None)),
+        signing_key_file: g.signing_key.clone(),
+        ..Layer::default()
+    };
+    let env = Layer::from_env(|k| std::env::var(k).ok());
+    let explicit = g
+        .config
+        .clone()
+        .or_else(|| std::env::var_os(ai_audit::cli::CONFIG_ENV).map(PathBuf::from));
+    // The current folder as the empty path, so paths print as given.
+    let file = Layer::load_file(explicit.as_deref(), std::path::Path::new(""))?;
+    Ok(Settings::resolve([flags, env].into_iter().chain(file)))
+}
+
+fn run(cli: Cli) -> Result<Outcome, CliError> {
+    if let Command::Completions { shell } = cli.command {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "ai-audit", &mut buf);
+        output::print_bytes(&buf);
+        return Ok(Outcome::Ok);
+    }
+    let ctx = Ctx {
+        settings: settings(&cli.global)?,
+        json: cli.global.json,
+    };
+    match cli.command {
+        Command::Demo(a) => demo::run(&a, &ctx),
+        Command::Keygen(a) => commands::keygen(&a, &ctx),
+        Command::Verify(a) => commands::verify(&a, &ctx),
+        Command::Export(a) => commands::export(&a, &ctx),
+        Command::Stats(a) => commands::stats(&a, &ctx),
+        Command::List(a) => commands::list(&a, &ctx),
+        Command::Inspect(a) => commands::inspect(&a, &ctx),
+        Command::Checkpoint(a) => commands::checkpoint(&a, &ctx),
+        Command::Prove(a) => commands::prove(&a, &ctx),
+        Command::Epoch(a) => commands::epoch(&a, &ctx),
+        Command::Completions { .. } => Ok(Outcome::Ok),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

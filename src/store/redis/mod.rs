@@ -17,6 +17,7 @@
 mod error;
 mod keys;
 mod script;
+mod vault;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -13,6 +13,7 @@ mod query;
 mod repair;
 mod row;
 mod schema;
+mod vault;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -23,7 +23,7 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// Migrations in order; index `i` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this code writes and reads.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -87,6 +87,22 @@ CREATE TABLE checkpoints (
     PRIMARY KEY (tenant, epoch, size)
 ) STRICT;
 CREATE INDEX entries_by_epoch ON entries (tenant, epoch, seq);
+";
+
+/// Version 3: the crypto-shredding key vault (src/store/sqlite/vault.rs).
+/// `subject` is `''` for a tenant's slot, else the subject ref in hex;
+/// `record` holds wrapped keys only and is NULL once the slot is destroyed,
+/// when `tombstone` takes the seq of the `shred` entry.
+const V3: &str = "
+CREATE TABLE key_slots (
+    tenant    TEXT    NOT NULL,
+    subject   TEXT    NOT NULL,
+    record    BLOB,
+    destroyed INTEGER NOT NULL CHECK (destroyed IN (0, 1)),
+    tombstone INTEGER CHECK (tombstone >= 0),
+    PRIMARY KEY (tenant, subject),
+    CHECK ((destroyed = 0) = (record IS NOT NULL))
+) STRICT;
 ";
 
 /// Connection settings applied on every open. `journal_mode` is a property

@@ -10,6 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 pub mod harness;
+#[cfg(feature = "collector")]
+mod shred;
 
 use std::io::BufRead as _;
 use std::net::TcpListener;

@@ -1,0 +1,527 @@
+//! The key store: creates, caches, uses and destroys tenant and subject keys.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use parking_lot::RwLock;
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::cipher::{self, DataKey};
+use super::format::{DataKeyId, KekId, Nonce, SealedField, Shred, ShredScope, SubjectRef};
+use super::kek::KeyProvider;
+use super::vault::{KeySlot, KeyVault, SlotState};
+use super::ShredError;
+use crate::body::Body;
+use crate::commitment::CommitmentKey;
+use crate::encoding::{self, key_wrap_aad};
+use crate::entry::Entry;
+use crate::id::{Code, EntryId, ExternalId, TenantId};
+use crate::log::AuditLog;
+use crate::random::{OsRandom, RandomSource};
+use crate::secret::{SecretError, TenantSecrets};
+
+/// One wrapped key in a stored record (SPEC §4.6).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrappedKey {
+    id: DataKeyId,
+    kek: KekId,
+    wrapped: String,
+}
+
+/// A stored slot record: `JCS({"commitment":…,"data":…,"v":1})`
+/// (`commitment` only in a tenant slot).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    commitment: Option<WrappedKey>,
+    data: WrappedKey,
+    v: u32,
+}
+
+/// A tenant's unwrapped keys.
+struct TenantKeys {
+    commitment: Arc<CommitmentKey>,
+    data: DataKey,
+}
+
+/// Builds a [`KeyStore`].
+pub struct KeyStoreBuilder {
+    provider: Arc<dyn KeyProvider>,
+    vault: Arc<dyn KeyVault>,
+    random: Arc<dyn RandomSource>,
+    keygen: Option<Arc<dyn RandomSource>>,
+}
+
+impl KeyStoreBuilder {
+    /// Source of nonces (default: the OS RNG).
+    pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// **Makes keys predictable.** Generates data and commitment keys from
+    /// `source` instead of the OS RNG. Only for reproducible demos and test
+    /// vectors: anyone who knows the source can decrypt every sealed field.
+    pub fn dangerous_key_source(mut self, source: Arc<dyn RandomSource>) -> Self {
+        self.keygen = Some(source);
+        self
+    }
+
+    /// Builds the key store.
+    pub fn build(self) -> KeyStore {
+        KeyStore {
+            provider: self.provider,
+            vault: self.vault,
+            random: self.random,
+            keygen: self.keygen,
+            tenants: RwLock::new(HashMap::new()),
+            subjects: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+/// Tenant and subject keys, wrapped under a KEK in a [`KeyVault`]; seals
+/// and opens fields, and crypto-shreds (module docs, SPEC §4.4–4.6).
+///
+/// Unwrapped keys are cached in this process after first use. A destroy
+/// through this key store evicts them here; other processes sharing the
+/// vault keep theirs until [`KeyStore::forget_cached_keys`] or a restart
+/// (SECURITY.md).
+pub struct KeyStore {
+    provider: Arc<dyn KeyProvider>,
+    vault: Arc<dyn KeyVault>,
+    random: Arc<dyn RandomSource>,
+    keygen: Option<Arc<dyn RandomSource>>,
+    tenants: RwLock<HashMap<TenantId, Arc<TenantKeys>>>,
+    subjects: RwLock<HashMap<(TenantId, SubjectRef), Arc<DataKey>>>,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "KeyStore(kek {}, {} tenants and {} subjects cached, keys redacted)",
+            self.provider.kek_id(),
+            self.tenants.read().len(),
+            self.subjects.read().len()
+        )
+    }
+}
+
+const PURPOSE_COMMITMENT: &str = "commitment";
+const PURPOSE_DATA: &str = "data";
+
+impl KeyStore {
+    /// Starts building a key store over `provider` (the KEK) and `vault`.
+    pub fn builder(provider: Arc<dyn KeyProvider>, vault: Arc<dyn KeyVault>) -> KeyStoreBuilder {
+        KeyStoreBuilder {
+            provider,
+            vault,
+            random: Arc::new(OsRandom),
+            keygen: None,
+        }
+    }
+
+    /// The vault.
+    pub fn vault(&self) -> &Arc<dyn KeyVault> {
+        &self.vault
+    }
+
+    /// Drops every unwrapped key cached in this process (they are unwrapped
+    /// again from the vault on next use; destroyed ones then fail).
+    pub fn forget_cached_keys(&self) {
+        self.tenants.write().clear();
+        self.subjects.write().clear();
+    }
+
+    fn new_key_bytes(&self) -> Zeroizing<[u8; 32]> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        match &self.keygen {
+            Some(src) => src.fill(k.as_mut()),
+            None => OsRng.fill_bytes(k.as_mut()),
+        }
+        k
+    }
+
+    fn nonce(&self) -> Nonce {
+        let mut n = [0u8; 12];
+        self.random.fill(&mut n);
+        Nonce(n)
+    }
+
+    fn wrap(
+        &self,
+        slot: &KeySlot,
+        purpose: &str,
+        key: &[u8; 32],
+    ) -> Result<WrappedKey, ShredError> {
+        let id = cipher::key_id(key);
+        let kek = self.provider.kek_id();
+        let aad = slot_aad(slot, purpose, &id, &kek);
+        let wrapped = self.provider.wrap(key, &aad, self.nonce())?;
+        Ok(WrappedKey {
+            id,
+            kek,
+            wrapped: B64.encode(wrapped),
+        })
+    }
+
+    fn unwrap(
+        &self,
+        slot: &KeySlot,
+        purpose: &str,
+        w: &WrappedKey,
+    ) -> Result<Zeroizing<[u8; 32]>, ShredError> {
+        let provider = self.provider.kek_id();
+        if w.kek != provider {
+            return Err(ShredError::KekMismatch {
+                stored: w.kek,
+                provider,
+            });
+        }
+        let bytes = B64.decode(&w.wrapped).map_err(|_| ShredError::Record {
+            slot: slot.clone(),
+            reason: "wrapped key is not base64".into(),
+        })?;
+        let key = self
+            .provider
+            .unwrap(&bytes, &slot_aad(slot, purpose, &w.id, &w.kek))?;
+        if cipher::key_id(&key) != w.id {
+            return Err(ShredError::Record {
+                slot: slot.clone(),
+                reason: "unwrapped key does not match its key id".into(),
+            });
+        }
+        Ok(key)
+    }
+
+    /// Loads (or, if `create`, creates) the slot's record.
+    fn record(&self, slot: &KeySlot, create: bool) -> Result<Record, ShredError> {
+        let state = match self.vault.load(slot)? {
+            SlotState::Absent if create => {
+                let data = self.new_key_bytes();
+                let commitment = match slot {
+                    KeySlot::Tenant(_) => {
+                        let c = self.new_key_bytes();
+                        Some(self.wrap(slot, PURPOSE_COMMITMENT, &c)?)
+                    }
+                    KeySlot::Subject(..) => None,
+                };
+                let rec = Record {
+                    commitment,
+                    data: self.wrap(slot, PURPOSE_DATA, &data)?,
+                    v: 1,
+                };
+                let bytes = encoding::to_canonical(&rec)?;
+                self.vault.create(slot, &bytes)?
+            }
+            s => s,
+        };
+        match state {
+            SlotState::Live(bytes) => {
+                let rec: Record =
+                    encoding::decode_canonical(&bytes).map_err(|e| ShredError::Record {
+                        slot: slot.clone(),
+                        reason: e.to_string(),
+                    })?;
+                let shape_ok =
+                    rec.v == 1 && rec.commitment.is_some() == matches!(slot, KeySlot::Tenant(_));
+                if !shape_ok {
+                    return Err(ShredError::Record {
+                        slot: slot.clone(),
+                        reason: "unexpected version or members".into(),
+                    });
+                }
+                Ok(rec)
+            }
+            SlotState::Shredded(seq) => Err(ShredError::Shredded {
+                slot: slot.clone(),
+                seq,
+            }),
+            _ => Err(ShredError::NoKey(slot.clone())),
+        }
+    }
+
+    fn tenant_keys(&self, tenant: &TenantId, create: bool) -> Result<Arc<TenantKeys>, ShredError> {
+        if let Some(k) = self.tenants.read().get(tenant) {
+            return Ok(k.clone());
+        }
+        let slot = KeySlot::Tenant(tenant.clone());
+        let rec = self.record(&slot, create)?;
+        let commitment = match &rec.commitment {
+            Some(w) => self.unwrap(&slot, PURPOSE_COMMITMENT, w)?,
+            None => {
+                return Err(ShredError::Record {
+                    slot,
+                    reason: "tenant record without commitment key".into(),
+                })
+            }
+        };
+        let data = self.unwrap(&slot, PURPOSE_DATA, &rec.data)?;
+        let keys = Arc::new(TenantKeys {
+            commitment: Arc::new(CommitmentKey::from_bytes(*commitment)),
+            data: DataKey::from_bytes(*data),
+        });
+        Ok(self
+            .tenants
+            .write()
+            .entry(tenant.clone())
+            .or_insert(keys)
+            .clone())
+    }
+
+    fn subject_key(
+        &self,
+        tenant: &TenantId,
+        subject: &SubjectRef,
+        create: bool,
+    ) -> Result<Arc<DataKey>, ShredError> {
+        let ck = (tenant.clone(), *subject);
+        if let Some(k) = self.subjects.read().get(&ck) {
+            return Ok(k.clone());
+        }
+        // The tenant's state first: a shredded tenant shreds its subjects.
+        self.tenant_keys(tenant, create)?;
+        let slot = KeySlot::Subject(tenant.clone(), *subject);
+        let rec = self.record(&slot, create)?;
+        let data = Arc::new(DataKey::from_bytes(*self.unwrap(
+            &slot,
+            PURPOSE_DATA,
+            &rec.data,
+        )?));
+        Ok(self.subjects.write().entry(ck).or_insert(data).clone())
+    }
+
+    /// The tenant's commitment key (created on first use).
+    ///
+    /// # Errors
+    /// [`ShredError::Shredded`] after the tenant was shredded; vault and KEK errors.
+    pub fn commitment_key_of(&self, tenant: &TenantId) -> Result<Arc<CommitmentKey>, ShredError> {
+        Ok(self.tenant_keys(tenant, true)?.commitment.clone())
+    }
+
+    /// The pseudonymous ref of data subject `subject` (a customer number …)
+    /// of `tenant` (SPEC §4.4). The subject id is not stored anywhere.
+    ///
+    /// # Errors
+    /// [`ShredError::InvalidSubject`]; [`ShredError::Shredded`] for a
+    /// shredded tenant; vault and KEK errors.
+    pub fn subject_ref(&self, tenant: &TenantId, subject: &str) -> Result<SubjectRef, ShredError> {
+        cipher::subject_ref(&self.tenant_keys(tenant, true)?.commitment, subject)
+    }
+
+    /// Seals `plaintext` as field `field` of the entry that will have id
+    /// `entry`, under the subject's data key (when `subject` is given) or the
+    /// tenant's. Keys are created on first use.
+    ///
+    /// # Errors
+    /// [`ShredError::Shredded`] when the tenant or subject was shredded (a
+    /// shredded subject never gets a new key); vault and KEK errors.
+    pub fn seal(
+        &self,
+        tenant: &TenantId,
+        subject: Option<&SubjectRef>,
+        entry: EntryId,
+        field: &Code,
+        plaintext: &[u8],
+    ) -> Result<SealedField, ShredError> {
+        let nonce = self.nonce();
+        match subject {
+            Some(s) => {
+                let k = self.subject_key(tenant, s, true)?;
+                cipher::seal(&k, tenant, Some(s), entry, field, nonce, plaintext)
+            }
+            None => {
+                let k = self.tenant_keys(tenant, true)?;
+                cipher::seal(&k.data, tenant, None, entry, field, nonce, plaintext)
+            }
+        }
+    }
+
+    /// Opens a sealed field of entry `entry` of `tenant`.
+    ///
+    /// # Errors
+    /// [`ShredError::Shredded`] ("shredded at seq N"), [`ShredError::NoKey`],
+    /// [`ShredError::WrongKey`], [`ShredError::Tampered`], KEK errors.
+    pub fn open_sealed(
+        &self,
+        tenant: &TenantId,
+        entry: EntryId,
+        sealed: &SealedField,
+    ) -> Result<Zeroizing<Vec<u8>>, ShredError> {
+        match &sealed.subject {
+            Some(s) => {
+                let k = self.subject_key(tenant, s, false)?;
+                cipher::open(&k, tenant, entry, sealed)
+            }
+            None => {
+                let k = self.tenant_keys(tenant, false)?;
+                cipher::open(&k.data, tenant, entry, sealed)
+            }
+        }
+    }
+
+    /// Opens the sealed field named `field` of a decision entry (for human
+    /// review, EU AI Act Art. 14). Verify the entry first: this checks only
+    /// the field's own authentication.
+    ///
+    /// # Errors
+    /// [`ShredError::NoSuchField`], or as [`KeyStore::open_sealed`].
+    pub fn open(&self, entry: &Entry, field: &str) -> Result<Zeroizing<Vec<u8>>, ShredError> {
+        let sealed = match entry.body()? {
+            Body::Decision(d) => d.sealed.into_iter().find(|s| s.field.as_str() == field),
+            _ => None,
+        };
+        let sealed = sealed.ok_or_else(|| ShredError::NoSuchField(field.to_owned()))?;
+        self.open_sealed(entry.tenant(), entry.id(), &sealed)
+    }
+
+    /// **Irreversibly** destroys every key of `tenant` — its commitment key,
+    /// its data key and all its subjects' data keys — in the vault and in
+    /// this process, then appends a signed `shred` tombstone to the
+    /// tenant's chain in `log` and returns it. Afterwards sealed fields of
+    /// the tenant cannot be opened (`Shredded` at the tombstone's seq), its
+    /// commitments cannot be confirmed, and every hash, proof, checkpoint
+    /// and package still verifies.
+    ///
+    /// # Errors
+    /// [`ShredError::Shredded`] when already shredded; vault errors (nothing
+    /// appended: retry); [`ShredError::Log`] when the keys were destroyed but
+    /// the tombstone could not be appended (retry to append it).
+    pub fn destroy_tenant_key(
+        &self,
+        log: &AuditLog,
+        tenant: &TenantId,
+        actor: &ExternalId,
+        reason: &Code,
+    ) -> Result<Entry, ShredError> {
+        let slot = KeySlot::Tenant(tenant.clone());
+        self.destroy(log, &slot, ShredScope::Tenant, None, actor, reason)
+    }
+
+    /// **Irreversibly** destroys the data key of subject `subject` (the
+    /// application's subject id, e.g. a customer number) of `tenant`, then
+    /// appends a signed `shred` tombstone naming only the subject's
+    /// pseudonymous ref. Other subjects and the tenant's own keys are
+    /// untouched; the subject never gets a new key in this vault.
+    ///
+    /// # Errors
+    /// As [`KeyStore::destroy_tenant_key`]; [`ShredError::InvalidSubject`].
+    pub fn destroy_subject_key(
+        &self,
+        log: &AuditLog,
+        tenant: &TenantId,
+        subject: &str,
+        actor: &ExternalId,
+        reason: &Code,
+    ) -> Result<Entry, ShredError> {
+        let r = self.subject_ref(tenant, subject)?;
+        self.destroy_subject_key_by_ref(log, tenant, &r, actor, reason)
+    }
+
+    /// [`KeyStore::destroy_subject_key`] for a subject known only by its ref
+    /// (e.g. read from a sealed field).
+    ///
+    /// # Errors
+    /// As [`KeyStore::destroy_subject_key`].
+    pub fn destroy_subject_key_by_ref(
+        &self,
+        log: &AuditLog,
+        tenant: &TenantId,
+        subject: &SubjectRef,
+        actor: &ExternalId,
+        reason: &Code,
+    ) -> Result<Entry, ShredError> {
+        // A shredded tenant has no subjects left to shred.
+        if let SlotState::Shredded(seq) = self.vault.load(&KeySlot::Tenant(tenant.clone()))? {
+            return Err(ShredError::Shredded {
+                slot: KeySlot::Tenant(tenant.clone()),
+                seq,
+            });
+        }
+        let slot = KeySlot::Subject(tenant.clone(), *subject);
+        self.destroy(
+            log,
+            &slot,
+            ShredScope::Subject,
+            Some(*subject),
+            actor,
+            reason,
+        )
+    }
+
+    fn destroy(
+        &self,
+        log: &AuditLog,
+        slot: &KeySlot,
+        scope: ShredScope,
+        subject: Option<SubjectRef>,
+        actor: &ExternalId,
+        reason: &Code,
+    ) -> Result<Entry, ShredError> {
+        let tenant = slot.tenant();
+        let key = match self.vault.load(slot)? {
+            SlotState::Shredded(Some(seq)) => {
+                return Err(ShredError::Shredded {
+                    slot: slot.clone(),
+                    seq: Some(seq),
+                })
+            }
+            SlotState::Live(bytes) => encoding::decode_canonical::<Record>(&bytes)
+                .ok()
+                .map(|r| r.data.id),
+            _ => None,
+        };
+        // Evict this process's copies first, then erase the stored ones.
+        match slot {
+            KeySlot::Tenant(t) => {
+                self.tenants.write().remove(t);
+                self.subjects.write().retain(|(st, _), _| st != t);
+            }
+            KeySlot::Subject(t, s) => {
+                self.subjects.write().remove(&(t.clone(), *s));
+            }
+        }
+        self.vault.destroy(slot)?;
+        let body = Body::Shred(Shred {
+            actor: actor.clone(),
+            destroyed: log.clock().now(),
+            key,
+            reason: reason.clone(),
+            scope,
+            subject,
+        });
+        let entry = log.append_shred(tenant, &body)?;
+        self.vault.record_tombstone(slot, entry.seq())?;
+        Ok(entry)
+    }
+}
+
+fn slot_aad(slot: &KeySlot, purpose: &str, id: &DataKeyId, kek: &KekId) -> Vec<u8> {
+    let subject = match slot {
+        KeySlot::Subject(_, s) => Some(s.to_hex()),
+        KeySlot::Tenant(_) => None,
+    };
+    key_wrap_aad(
+        slot.tenant().as_str(),
+        subject.as_deref(),
+        purpose,
+        &id.to_hex(),
+        &kek.to_hex(),
+    )
+}
+
+impl TenantSecrets for KeyStore {
+    fn commitment_key(&self, tenant: &TenantId) -> Result<Arc<CommitmentKey>, SecretError> {
+        self.commitment_key_of(tenant).map_err(|e| match e {
+            ShredError::Shredded { .. } => SecretError::Destroyed(tenant.clone()),
+            other => SecretError::Backend(Box::new(other)),
+        })
+    }
+}
