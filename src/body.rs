@@ -315,6 +315,26 @@ impl Body {
         Ok(v)
     }
 
+    /// Decodes the body bytes of an entry that verification already
+    /// accepted (so [`Body::from_value`]'s shape and canonical-form checks
+    /// passed on these exact bytes): a direct typed decode, without them.
+    pub(crate) fn decode_verified(kind: EntryKind, bytes: &[u8]) -> Result<Body, EncodingError> {
+        fn de<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, EncodingError> {
+            serde_json::from_slice(b).map_err(|e| EncodingError::Shape(e.to_string()))
+        }
+        Ok(match kind {
+            EntryKind::Decision => Body::Decision(Box::new(de(bytes)?)),
+            EntryKind::ToolCall => Body::ToolCall(de(bytes)?),
+            EntryKind::HumanOversight => Body::HumanOversight(de(bytes)?),
+            EntryKind::PolicyFlag => Body::PolicyFlag(de(bytes)?),
+            EntryKind::KeyRotation => Body::KeyRotation(de(bytes)?),
+            EntryKind::EpochLink => Body::EpochLink(de(bytes)?),
+            EntryKind::StoreRepair => Body::StoreRepair(de(bytes)?),
+            EntryKind::Monitor => Body::Monitor(de(bytes)?),
+            EntryKind::Contract => Body::Contract(de(bytes)?),
+        })
+    }
+
     /// Decodes a body of `kind` from its JSON value, strictly: unknown fields
     /// are refused, and the value must be exactly what the typed body encodes
     /// to (so `null` for an absent optional, or `[]` for an empty list, is

@@ -142,7 +142,7 @@ impl VerifiedLog {
         for entry in entries {
             // Verification decoded every body; a failure here would be a
             // verifier bug, and it is refused rather than skipped.
-            let body = entry.body().map_err(|e| {
+            let body = Body::decode_verified(entry.kind(), entry.body_bytes()).map_err(|e| {
                 let mut r = Report::default();
                 r.fail(
                     crate::report::Verdict::Malformed,
