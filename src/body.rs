@@ -316,8 +316,10 @@ impl Body {
     }
 
     /// Decodes the body bytes of an entry that verification already
-    /// accepted (so [`Body::from_value`]'s shape and canonical-form checks
-    /// passed on these exact bytes): a direct typed decode, without them.
+    /// accepted (chain verification's `body` check ran [`Body::from_value`],
+    /// with its shape, rule and canonical-form checks, on these exact
+    /// bytes): a direct typed decode, without repeating them. Only
+    /// [`crate::VerifiedLog`] calls it, on entries of a passed report.
     pub(crate) fn decode_verified(kind: EntryKind, bytes: &[u8]) -> Result<Body, EncodingError> {
         fn de<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, EncodingError> {
             serde_json::from_slice(b).map_err(|e| EncodingError::Shape(e.to_string()))
@@ -333,6 +335,7 @@ impl Body {
             EntryKind::Monitor => Body::Monitor(de(bytes)?),
             EntryKind::Shred => Body::Shred(de(bytes)?),
             EntryKind::Contract => Body::Contract(de(bytes)?),
+            EntryKind::Shred => Body::Shred(de(bytes)?),
         })
     }
 

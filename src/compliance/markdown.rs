@@ -119,6 +119,7 @@ pub(crate) fn render(r: &ComplianceReport) -> String {
         ("tool calls", s.tool_calls.total),
         ("tool calls denied", s.tool_calls.denied),
         ("shreds", s.shreds),
+        ("of which data-subject shreds", s.subject_shreds),
         ("decisions with provenance", s.provenance.decisions),
         ("provenance records", s.provenance.records),
         (

@@ -264,6 +264,10 @@ pub struct Summary {
     pub trace: TraceSummary,
     /// Shred tombstones (entries of kind `shred`).
     pub shreds: u64,
+    /// Of which of scope `subject` (a data subject's key: GDPR Art. 17).
+    pub subject_shreds: u64,
+    /// Seqs of the shred tombstones (at most 20).
+    pub shred_seqs: Vec<Seq>,
     /// Verified key rotations.
     pub key_rotations: Vec<RotationRecord>,
     /// Recorded monitor results.
@@ -317,6 +321,7 @@ impl Summary {
         let mut key_rotations = Vec::new();
         let mut monitors = Vec::new();
         let mut contracts = Vec::new();
+        let (mut subject_shreds, mut shred_seqs) = (0u64, Vec::new());
         let mut signoffs = Vec::new();
         let mut escalations: Vec<(EntryId, Seq)> = Vec::new();
         let mut reviewed: HashMap<EntryId, Seq> = HashMap::new();
@@ -426,8 +431,15 @@ impl Summary {
                     reliability: c.reliability,
                     passed: c.passed,
                 }),
-                // Shred tombstones are counted by kind name below; a kind
-                // that needs more than a count gets its arm here.
+                Body::Shred(s) => {
+                    if s.scope == crate::shred::ShredScope::Subject {
+                        subject_shreds += 1;
+                    }
+                    if shred_seqs.len() < 20 {
+                        shred_seqs.push(e.seq());
+                    }
+                }
+                // Kinds that are only counted (by kind name, above).
                 _ => {}
             }
         }
@@ -457,6 +469,8 @@ impl Summary {
             to: last.map_or(Timestamp::EPOCH, |e| e.entry().ts()),
             entries: entries.len() as u64,
             shreds: kinds.get("shred").copied().unwrap_or(0),
+            subject_shreds,
+            shred_seqs,
             kinds: kinds
                 .into_iter()
                 .map(|(kind, count)| KindCount { kind, count })

@@ -1558,3 +1558,43 @@ mod packaged {
         assert!(err.to_string().contains("verification failed"), "{err}");
     }
 }
+
+/// Shred tombstones are counted in the summary (tenant and subject scope),
+/// and make GDPR Art. 17 evidence present.
+#[test]
+fn shreds_are_counted_and_evidence_erasure() {
+    let f = fixture();
+    let t = tenant("acme");
+    for i in 0..3 {
+        f.log
+            .append(&t, &decision_with(i, Action::Allow, 100))
+            .unwrap();
+    }
+    let keys = crate::shred::key_store(std::sync::Arc::new(MemoryVault::new()), crate::shred::KEK);
+    let actor = ExternalId::new("dpo-1").unwrap();
+    let reason = Code::new("gdpr_art17").unwrap();
+    let ts = keys
+        .destroy_subject_key(&f.log, &t, "alice", &actor, &reason)
+        .unwrap();
+    assert_eq!(ts.kind(), EntryKind::Shred);
+    f.log
+        .append(&t, &decision_with(3, Action::Allow, 100))
+        .unwrap();
+    let v = verified(&f, &t);
+    let s = compliance::Summary::of(&v);
+    assert_eq!(
+        (s.shreds, s.subject_shreds, s.shred_seqs.clone()),
+        (1, 1, vec![ts.seq()])
+    );
+    let r = compliance::Crosswalk::builtin()
+        .unwrap()
+        .evaluate(&v)
+        .unwrap();
+    let art17 = status_of(&r, "gdpr", "art17");
+    assert_eq!(art17.status, compliance::Status::Pass);
+    assert_eq!(art17.evidence[0].evidence, vec![ts.seq()]);
+    let md = compliance::ComplianceReport::build(&v, &compliance::Crosswalk::builtin().unwrap())
+        .unwrap()
+        .to_markdown();
+    assert!(md.contains("| of which data-subject shreds | 1 |"), "{md}");
+}
