@@ -333,7 +333,6 @@ impl Body {
             EntryKind::EpochLink => Body::EpochLink(de(bytes)?),
             EntryKind::StoreRepair => Body::StoreRepair(de(bytes)?),
             EntryKind::Monitor => Body::Monitor(de(bytes)?),
-            EntryKind::Shred => Body::Shred(de(bytes)?),
             EntryKind::Contract => Body::Contract(de(bytes)?),
             EntryKind::Shred => Body::Shred(de(bytes)?),
         })
