@@ -1,6 +1,8 @@
 //! The entry envelope shared by every kind, its hash, signature and chain
 //! link (SPEC §3).
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -230,7 +232,7 @@ impl Entry {
     /// # Errors
     /// Never in practice; kept fallible so encodings can grow checks.
     pub fn to_line(&self) -> Result<Vec<u8>, EntryError> {
-        let mut out = Vec::with_capacity(self.body_jcs.len() + 420);
+        let mut out = Vec::new();
         write_envelope(
             &mut out,
             &self.header,
@@ -335,15 +337,15 @@ impl Entry {
 }
 
 fn hash_of(h: &Header, kind: EntryKind, key_id: KeyId, body_jcs: &[u8]) -> Hash32 {
-    let mut out = Vec::with_capacity(body_jcs.len() + 320);
+    let mut out = Vec::new();
     write_envelope(&mut out, h, kind, key_id, body_jcs, None);
     Hash32::digest_parts(&[ENTRY_HASH_LABEL, &out])
 }
 
 /// Writes the envelope in RFC 8785 form directly (no intermediate JSON
-/// value): keys in code-unit order `body, epoch, hash, id, key_id, kind, log,
-/// prev, seq, sig, tenant, ts, v`, with `hash`/`sig` only when `auth` is
-/// given. Tests check it against the generic encoder.
+/// value, no `fmt` machinery): keys in code-unit order `body, epoch, hash,
+/// id, key_id, kind, log, prev, seq, sig, tenant, ts, v`, with `hash`/`sig`
+/// only when `auth` is given. Tests check it against the generic encoder.
 fn write_envelope(
     out: &mut Vec<u8>,
     h: &Header,
@@ -352,27 +354,76 @@ fn write_envelope(
     body_jcs: &[u8],
     auth: Option<(&Hash32, Option<&Signature>)>,
 ) {
-    use std::io::Write as _;
+    out.reserve(body_jcs.len() + ENVELOPE_OVERHEAD + h.log.as_str().len());
     out.extend_from_slice(b"{\"body\":");
     out.extend_from_slice(body_jcs);
-    let _ = write!(out, ",\"epoch\":{}", h.epoch.0);
+    out.extend_from_slice(b",\"epoch\":");
+    push_u64(out, h.epoch.0);
     if let Some((hash, _)) = auth {
-        let _ = write!(out, ",\"hash\":\"{hash}\"");
+        out.extend_from_slice(b",\"hash\":\"");
+        push_hex(out, &hash.0);
+        out.push(b'"');
     }
-    let _ = write!(
-        out,
-        ",\"id\":\"{}\",\"key_id\":\"{key_id}\",\"kind\":\"{}\",\"log\":",
-        h.id,
-        kind.as_str()
-    );
+    out.extend_from_slice(b",\"id\":\"");
+    push_hex(out, &h.id.0);
+    out.extend_from_slice(b"\",\"key_id\":\"");
+    push_hex(out, &key_id.0);
+    out.extend_from_slice(b"\",\"kind\":\"");
+    out.extend_from_slice(kind.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"log\":");
     encoding::write_string(out, h.log.as_str());
-    let _ = write!(out, ",\"prev\":\"{}\",\"seq\":{}", h.prev, h.seq.0);
+    out.extend_from_slice(b",\"prev\":\"");
+    push_hex(out, &h.prev.0);
+    out.extend_from_slice(b"\",\"seq\":");
+    push_u64(out, h.seq.0);
     if let Some((_, Some(sig))) = auth {
-        let _ = write!(out, ",\"sig\":\"{}\"", sig.to_base64());
+        out.extend_from_slice(b",\"sig\":\"");
+        let mut b64 = [0u8; 88];
+        // 64 bytes are always exactly 88 base64 characters.
+        let n = B64.encode_slice(sig.0, &mut b64).unwrap_or(0);
+        out.extend_from_slice(&b64[..n]);
+        out.push(b'"');
     }
     out.extend_from_slice(b",\"tenant\":");
     encoding::write_string(out, h.tenant.as_str());
-    let _ = write!(out, ",\"ts\":\"{}\",\"v\":{FORMAT_VERSION}}}", h.ts);
+    out.extend_from_slice(b",\"ts\":\"");
+    out.extend_from_slice(&h.ts.to_text());
+    out.extend_from_slice(b"\",\"v\":");
+    push_u64(out, u64::from(FORMAT_VERSION));
+    out.push(b'}');
+}
+
+/// Envelope bytes besides the body and the log name (an upper bound:
+/// keys, hex digests, base64 signature, tenant up to 64 bytes, timestamp).
+const ENVELOPE_OVERHEAD: usize = 512;
+
+/// Lowercase hex (SPEC §2.3).
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(32) {
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
+        out.extend_from_slice(&buf[..2 * chunk.len()]);
+    }
+}
+
+/// A non-negative integer in decimal, as RFC 8785 writes it (values here
+/// are at most 2^53, checked by the callers).
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 #[cfg(test)]
