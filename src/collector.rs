@@ -624,15 +624,7 @@ impl DecisionDraft {
             reasons: self.reasons.clone(),
             tags: self.tags.clone(),
             model: self.model.clone(),
-            pii: self
-                .pii
-                .found()
-                .iter()
-                .map(|c| PiiCount {
-                    category: c.category.name().into_owned(),
-                    count: c.count,
-                })
-                .collect(),
+            pii: pii_counts(&self.pii),
             unicode: crate::pii::UNICODE_VERSION.to_owned(),
             parents: self.parents.clone(),
             metrics: self.metrics,
@@ -645,9 +637,56 @@ impl DecisionDraft {
     /// [`CollectorError::Missing`], [`CollectorError::Log`]. The chain is
     /// unchanged on error.
     pub fn emit(self) -> Result<Entry, CollectorError> {
-        let body = Body::Decision(Box::new(self.to_receipt()?));
-        Ok(self.collector.inner.log.append(&self.tenant, &body)?)
+        // Moves the fields into the receipt (no clones on the hot path).
+        let DecisionDraft {
+            collector,
+            tenant,
+            key: _,
+            input,
+            output,
+            state,
+            checks,
+            action,
+            reasons,
+            tags,
+            model,
+            pii,
+            trace_id,
+            session_id,
+            parents,
+            metrics,
+        } = self;
+        let receipt = DecisionReceipt {
+            trace_id,
+            session_id,
+            input: input.ok_or(CollectorError::Missing("input"))?,
+            output,
+            state,
+            checks,
+            action: action.ok_or(CollectorError::Missing("action"))?,
+            reasons,
+            tags,
+            model,
+            pii: pii_counts(&pii),
+            unicode: crate::pii::UNICODE_VERSION.to_owned(),
+            parents,
+            metrics,
+        };
+        let body = Body::Decision(Box::new(receipt));
+        Ok(collector.inner.log.append(&tenant, &body)?)
     }
+}
+
+/// The receipt's `pii` list: non-zero counts sorted by category.
+fn pii_counts(report: &PiiReport) -> Vec<PiiCount> {
+    report
+        .found()
+        .iter()
+        .map(|c| PiiCount {
+            category: c.category.name().into_owned(),
+            count: c.count,
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for DecisionDraft {

@@ -189,6 +189,12 @@ impl Entry {
         })
     }
 
+    /// Takes the entry apart into what [`Entry::seal_jcs`] needs to chain
+    /// the same body again at another position: id, kind and body bytes.
+    pub(crate) fn into_unchained(self) -> (EntryId, EntryKind, Box<[u8]>) {
+        (self.header.id, self.kind, self.body_jcs)
+    }
+
     /// Reads one canonical JSONL line (without the newline).
     ///
     /// # Errors
@@ -354,7 +360,7 @@ fn write_envelope(
     body_jcs: &[u8],
     auth: Option<(&Hash32, Option<&Signature>)>,
 ) {
-    out.reserve(body_jcs.len() + ENVELOPE_OVERHEAD + h.log.as_str().len());
+    out.reserve_exact(envelope_len(h, kind, body_jcs.len(), auth));
     out.extend_from_slice(b"{\"body\":");
     out.extend_from_slice(body_jcs);
     out.extend_from_slice(b",\"epoch\":");
@@ -393,9 +399,52 @@ fn write_envelope(
     out.push(b'}');
 }
 
-/// Envelope bytes besides the body and the log name (an upper bound:
-/// keys, hex digests, base64 signature, tenant up to 64 bytes, timestamp).
-const ENVELOPE_OVERHEAD: usize = 512;
+/// The exact length of what [`write_envelope`] writes, so that a line is
+/// allocated once at its final size (a stored line is never reallocated).
+fn envelope_len(
+    h: &Header,
+    kind: EntryKind,
+    body_len: usize,
+    auth: Option<(&Hash32, Option<&Signature>)>,
+) -> usize {
+    const FIXED: usize = r#"{"body":,"epoch":,"id":"","key_id":"","kind":"","log":,"prev":"","seq":,"tenant":,"ts":"","v":}"#.len()
+        + 32 // id
+        + 8 // key_id
+        + 64 // prev
+        + 27; // ts
+    let mut n = FIXED
+        + body_len
+        + decimal_len(h.epoch.0)
+        + kind.as_str().len()
+        + json_string_len(h.log.as_str())
+        + decimal_len(h.seq.0)
+        + json_string_len(h.tenant.as_str())
+        + decimal_len(u64::from(FORMAT_VERSION));
+    if let Some((_, sig)) = auth {
+        n += r#","hash":"""#.len() + 64;
+        if sig.is_some() {
+            n += r#","sig":"""#.len() + 88;
+        }
+    }
+    n
+}
+
+/// Digits of `v` in decimal.
+fn decimal_len(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// Length of `s` written by [`encoding::write_string`], quotes included.
+fn json_string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x09 | 0x0a | 0x0c | 0x0d => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
 
 /// Lowercase hex (SPEC §2.3).
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -429,6 +478,38 @@ fn push_u64(out: &mut Vec<u8>, mut v: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines are allocated at their exact length, for every field width.
+    #[test]
+    fn envelope_length_is_exact() {
+        let signer = crate::keys::LocalSigner::from_seed("t", &[1u8; 32]).unwrap();
+        for (seq, epoch, log) in [
+            (0u64, 0u64, "l"),
+            (9, 10, "log.example/a-b_c"),
+            (1 << 53, u64::from(u32::MAX), "x/y"),
+        ] {
+            for mode in [SigningMode::PerEntry, SigningMode::BatchSealed] {
+                let header = Header {
+                    log: LogName::new(log).unwrap(),
+                    tenant: TenantId::new("t-1.b_c").unwrap(),
+                    epoch: Epoch(epoch),
+                    seq: Seq(seq),
+                    prev: Hash32::ZERO,
+                    id: EntryId([0xab; 16]),
+                    ts: Timestamp::from_unix_micros(0).unwrap(),
+                };
+                let body = br#"{"a":"\u0001"}"#.to_vec().into_boxed_slice();
+                let e = Entry::seal_jcs(header, EntryKind::ToolCall, body, &signer, mode).unwrap();
+                let line = e.to_line().unwrap();
+                assert_eq!(line.capacity(), line.len(), "seq {seq} epoch {epoch} {mode:?}");
+                let mut unauth = Vec::new();
+                write_envelope(&mut unauth, e.header(), e.kind(), e.key_id(), e.body_bytes(), None);
+                assert_eq!(unauth.capacity(), unauth.len());
+            }
+        }
+        assert_eq!(json_string_len("a\"\u{1}\n"), 2 + 1 + 2 + 6 + 2);
+        assert_eq!((decimal_len(0), decimal_len(9), decimal_len(10)), (1, 1, 2));
+    }
 
     /// The direct writer equals the generic JCS encoder of the wire struct.
     #[test]
