@@ -127,7 +127,7 @@ use std::sync::{Arc, OnceLock};
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::commitment::CommitmentKey;
-use detect::{Candidate, Pattern};
+use detect::{Candidate, Pattern, TextBytes};
 pub use report::{CustomName, PiiCategory, PiiCount, PiiReport};
 
 /// Label prefixed to a matched value when computing its keyed-hash token:
@@ -136,6 +136,10 @@ pub const PII_HASH_LABEL: &[u8] = b"ai-audit/v1/pii-hash\0";
 
 /// Most detection rounds (algorithm step 6).
 pub const MAX_ROUNDS: usize = 8;
+
+/// When more patterns than this remain possible after the byte summary of
+/// a round's text, one regex-set pass narrows them before each is searched.
+const DIRECT_SCAN_MAX: usize = 3;
 
 /// Number of hex digits of the HMAC kept in a keyed-hash token (64 bits).
 pub const KEYED_HASH_HEX_LEN: usize = 16;
@@ -181,12 +185,19 @@ pub const UNICODE_VERSION: &str =
 
 /// Unicode NFKC of `text` (step 1 of the algorithm).
 pub fn normalize(text: &str) -> String {
-    // Fast path: the NFKC quick check answers "yes" for most text (all
-    // ASCII, for one) without decomposing anything.
-    match is_nfkc_quick(text.chars()) {
-        IsNormalized::Yes => text.to_owned(),
-        _ => text.nfkc().collect(),
+    // Fast path: the NFKC quick check answers "yes" for most text without
+    // decomposing anything.
+    if is_nfkc(text) {
+        text.to_owned()
+    } else {
+        text.nfkc().collect()
     }
+}
+
+/// Whether `text` certainly is NFKC already: ASCII text always is (NFKC
+/// maps every ASCII character to itself), otherwise the quick check decides.
+fn is_nfkc(text: &str) -> bool {
+    text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes
 }
 
 /// How a stripped value is written into the output text.
@@ -263,9 +274,10 @@ pub struct PiiPolicy {
     prefilter: Arc<OnceLock<Option<Prefilter>>>,
 }
 
-/// Which patterns can match the text at all, in one pass: the first round
-/// skips the patterns that cannot. Purely an optimisation — the result is
-/// identical (pinned by the determinism tests).
+/// Which patterns can match the text at all, in one pass: a round skips the
+/// patterns that cannot. Used when the byte summary ([`TextBytes`]) leaves
+/// more than [`DIRECT_SCAN_MAX`] patterns possible. Purely an optimisation —
+/// the result is identical (pinned by the determinism tests).
 struct Prefilter {
     set: RegexSet,
     /// For each pattern, its index in `set` (`None`: not a regex, always scanned).
@@ -361,6 +373,7 @@ impl PiiPolicy {
                 category,
                 finder,
                 check: detect::Check::None,
+                needs: detect::Needs::NOTHING,
             },
         );
         Ok(self)
@@ -413,9 +426,10 @@ impl PiiPolicy {
         normalized: &str,
         key: Option<&CommitmentKey>,
     ) -> Result<Stripped, PiiError> {
-        match is_nfkc_quick(normalized.chars()) {
-            IsNormalized::Yes => self.strip_nfkc(normalized, key),
-            _ => self.strip_nfkc(&normalize(normalized), key),
+        if is_nfkc(normalized) {
+            self.strip_nfkc(normalized, key)
+        } else {
+            self.strip_nfkc(&normalize(normalized), key)
         }
     }
 
@@ -473,10 +487,12 @@ impl PiiPolicy {
             hit: None,
         }];
         let mut cands: Vec<Candidate> = Vec::new();
+        let mut work = String::with_capacity(text.len());
+        let mut open: Vec<(usize, usize)> = Vec::new();
         for _round in 0..MAX_ROUNDS {
             // Step 2: the working text, and where each open segment lies in it.
-            let mut work = String::with_capacity(text.len());
-            let mut open: Vec<(usize, usize)> = Vec::new();
+            work.clear();
+            open.clear();
             for s in &segs {
                 match s.hit {
                     None => {
@@ -484,18 +500,36 @@ impl PiiPolicy {
                         work.push_str(&text[s.orig.clone()]);
                         open.push((ws, work.len()));
                     }
-                    Some(p) => work.push_str(&self.patterns[p].category.token()),
+                    Some(p) => {
+                        work.push('[');
+                        work.push_str(&self.patterns[p].category.token_label());
+                        work.push(']');
+                    }
                 }
             }
             // Step 3–4.
             cands.clear();
-            // A regex that matches nowhere in the working text cannot match
+            // A pattern that matches nowhere in the working text cannot match
             // in one of its open segments either: a segment's haystack is a
             // prefix of the working text, and what follows a segment is a
             // token starting with `[` (a non-word character), so `\b` at the
-            // segment's end means the same in both.
-            let possible = self.prefilter().map(|pf| (pf, pf.set.matches(&work)));
+            // segment's end means the same in both. First the bytes a match
+            // needs; then, if many patterns remain, one regex-set pass.
+            let bytes = TextBytes::of(&work);
+            let remaining = self
+                .patterns
+                .iter()
+                .filter(|p| p.needs.met_by(bytes))
+                .count();
+            let possible = if remaining > DIRECT_SCAN_MAX {
+                self.prefilter().map(|pf| (pf, pf.set.matches(&work)))
+            } else {
+                None
+            };
             for (i, p) in self.patterns.iter().enumerate() {
+                if !p.needs.met_by(bytes) {
+                    continue;
+                }
                 if let Some((pf, m)) = &possible {
                     if let Some(Some(k)) = pf.index.get(i) {
                         if !m.matched(*k) {
