@@ -364,24 +364,24 @@ fn write_envelope(
     out.extend_from_slice(b"{\"body\":");
     out.extend_from_slice(body_jcs);
     out.extend_from_slice(b",\"epoch\":");
-    push_u64(out, h.epoch.0);
+    encoding::write_u64_unchecked(out, h.epoch.0);
     if let Some((hash, _)) = auth {
         out.extend_from_slice(b",\"hash\":\"");
-        push_hex(out, &hash.0);
+        encoding::write_hex(out, &hash.0);
         out.push(b'"');
     }
     out.extend_from_slice(b",\"id\":\"");
-    push_hex(out, &h.id.0);
+    encoding::write_hex(out, &h.id.0);
     out.extend_from_slice(b"\",\"key_id\":\"");
-    push_hex(out, &key_id.0);
+    encoding::write_hex(out, &key_id.0);
     out.extend_from_slice(b"\",\"kind\":\"");
     out.extend_from_slice(kind.as_str().as_bytes());
     out.extend_from_slice(b"\",\"log\":");
     encoding::write_string(out, h.log.as_str());
     out.extend_from_slice(b",\"prev\":\"");
-    push_hex(out, &h.prev.0);
+    encoding::write_hex(out, &h.prev.0);
     out.extend_from_slice(b"\",\"seq\":");
-    push_u64(out, h.seq.0);
+    encoding::write_u64_unchecked(out, h.seq.0);
     if let Some((_, Some(sig))) = auth {
         out.extend_from_slice(b",\"sig\":\"");
         let mut b64 = [0u8; 88];
@@ -395,7 +395,7 @@ fn write_envelope(
     out.extend_from_slice(b",\"ts\":\"");
     out.extend_from_slice(&h.ts.to_text());
     out.extend_from_slice(b"\",\"v\":");
-    push_u64(out, u64::from(FORMAT_VERSION));
+    encoding::write_u64_unchecked(out, u64::from(FORMAT_VERSION));
     out.push(b'}');
 }
 
@@ -444,35 +444,6 @@ fn json_string_len(s: &str) -> usize {
             _ => 1,
         })
         .sum::<usize>()
-}
-
-/// Lowercase hex (SPEC §2.3).
-fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 64];
-    for chunk in bytes.chunks(32) {
-        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = HEX[usize::from(b >> 4)];
-            pair[1] = HEX[usize::from(b & 0xf)];
-        }
-        out.extend_from_slice(&buf[..2 * chunk.len()]);
-    }
-}
-
-/// A non-negative integer in decimal, as RFC 8785 writes it (values here
-/// are at most 2^53, checked by the callers).
-fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
 }
 
 #[cfg(test)]
