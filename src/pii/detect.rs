@@ -129,11 +129,17 @@ impl TextBytes {
         };
         let bytes = text.as_bytes();
         let mut m = 0u16;
-        for &b in bytes {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            m |= c.iter().fold(0, |a, &b| a | TABLE[usize::from(b)]);
+        }
+        for &b in chunks.remainder() {
             m |= TABLE[usize::from(b)];
         }
-        // Counting bytes vectorises; only done when there is a colon at all.
-        if m & Needs::COLON != 0 && bytes.iter().filter(|&&b| b == b':').count() >= 2 {
+        // Two colons: the first and the last colon are different bytes.
+        if m & Needs::COLON != 0
+            && bytes.iter().position(|&b| b == b':') != bytes.iter().rposition(|&b| b == b':')
+        {
             m |= Needs::TWO_COLONS;
         }
         TextBytes(m)

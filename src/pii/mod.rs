@@ -117,7 +117,6 @@
 mod detect;
 mod report;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -440,21 +439,17 @@ impl PiiPolicy {
         };
         let segs = self.segments(text);
         let mut out = String::with_capacity(text.len());
-        let mut counts: BTreeMap<&PiiCategory, u32> = BTreeMap::new();
+        let mut report = PiiReport::new();
         for seg in &segs {
             let value = &text[seg.orig.clone()];
             match seg.hit {
                 None => out.push_str(value),
                 Some(p) => {
                     let cat = &self.patterns[p].category;
-                    *counts.entry(cat).or_insert(0) += 1;
+                    report.add(cat, 1);
                     render(self.mode, cat, value, key, &mut out);
                 }
             }
-        }
-        let mut report = PiiReport::new();
-        for (cat, n) in counts {
-            report.add(cat, n);
         }
         Ok(Stripped { text: out, report })
     }
@@ -605,19 +600,22 @@ fn resolve(cands: &mut [Candidate]) -> Vec<Candidate> {
             c.pattern,
         )
     });
-    let mut accepted: BTreeMap<usize, Candidate> = BTreeMap::new();
+    // Kept sorted by start (few entries: a sorted vector beats a tree).
+    let mut accepted: Vec<Candidate> = Vec::new();
     for c in cands.iter() {
         // Accepted spans are disjoint, so only the last one starting before
         // `c.end` can overlap `c`.
-        let overlaps = accepted
-            .range(..c.end)
-            .next_back()
-            .is_some_and(|(_, a)| a.end > c.start);
+        let at = accepted.partition_point(|a| a.start < c.end);
+        let overlaps = at
+            .checked_sub(1)
+            .and_then(|i| accepted.get(i))
+            .is_some_and(|a| a.end > c.start);
         if !overlaps {
-            accepted.insert(c.start, *c);
+            let pos = accepted.partition_point(|a| a.start < c.start);
+            accepted.insert(pos, *c);
         }
     }
-    accepted.into_values().collect()
+    accepted
 }
 
 /// Step 7 for one stripped value.
