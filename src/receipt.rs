@@ -243,12 +243,14 @@ impl DecisionReceipt {
                 "a check detail is longer than {MAX_TEXT_BYTES} bytes"
             ));
         }
-        let parts: Vec<&str> = self.unicode.split('.').collect();
-        if parts.len() != 3
-            || parts
-                .iter()
-                .any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()))
-        {
+        // Three dot-separated parts of 1–3 ASCII digits (no allocation:
+        // this runs on every append).
+        let mut parts = 0;
+        let well_formed = self.unicode.split('.').all(|p| {
+            parts += 1;
+            !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit())
+        });
+        if !well_formed || parts != 3 {
             return Err("unicode must be major.minor.patch".into());
         }
         Ok(())
@@ -558,6 +560,24 @@ mod tests {
             r.to_canonical().unwrap(),
             encoding::to_canonical(&r).unwrap()
         );
+    }
+
+    #[test]
+    fn unicode_version_rule() {
+        for (v, ok) in [
+            ("18.0.0", true),
+            ("1.2.345", true),
+            ("18.0", false),
+            ("18.0.0.1", false),
+            ("18..0", false),
+            ("1234.0.0", false),
+            ("18.0.x", false),
+            ("", false),
+        ] {
+            let mut r = minimal();
+            r.unicode = v.into();
+            assert_eq!(r.check_rules().is_ok(), ok, "{v:?}");
+        }
     }
 
     #[test]
