@@ -422,11 +422,7 @@ pub enum WrapError<E> {
 
 /// `HMAC-SHA256(key, COMMITMENT_LABEL || field || 0x00 || data)` (SPEC §4.2).
 pub fn commit(key: &CommitmentKey, field: &str, data: &[u8]) -> Hash32 {
-    let mut msg = Vec::with_capacity(field.len() + 1 + data.len());
-    msg.extend_from_slice(field.as_bytes());
-    msg.push(0);
-    msg.extend_from_slice(data);
-    key.mac(COMMITMENT_LABEL, &msg)
+    key.mac_parts(&[COMMITMENT_LABEL, field.as_bytes(), &[0], data])
 }
 
 /// `SHA-256(DIGEST_LABEL || data)`: the digest of public material such as a

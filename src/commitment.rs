@@ -40,13 +40,20 @@ impl CommitmentKey {
     /// `HMAC-SHA256(key, label || data)`, where `label` is one of the
     /// domain-separation constants in [`crate::encoding`].
     pub fn mac(&self, label: &[u8], data: &[u8]) -> Hash32 {
+        self.mac_parts(&[label, data])
+    }
+
+    /// `HMAC-SHA256(key, parts[0] || parts[1] || …)`, without first
+    /// concatenating the parts.
+    pub(crate) fn mac_parts(&self, parts: &[&[u8]]) -> Hash32 {
         // HMAC accepts keys of any length: new_from_slice cannot fail here.
         let mut m = match <Hmac<Sha256> as Mac>::new_from_slice(&self.0) {
             Ok(m) => m,
             Err(_) => unreachable_hmac(),
         };
-        m.update(label);
-        m.update(data);
+        for p in parts {
+            m.update(p);
+        }
         Hash32(m.finalize().into_bytes().into())
     }
 }

@@ -482,26 +482,34 @@ impl PiiPolicy {
             hit: None,
         }];
         let mut cands: Vec<Candidate> = Vec::new();
-        let mut work = String::with_capacity(text.len());
-        let mut open: Vec<(usize, usize)> = Vec::new();
-        for _round in 0..MAX_ROUNDS {
-            // Step 2: the working text, and where each open segment lies in it.
-            work.clear();
-            open.clear();
-            for s in &segs {
-                match s.hit {
-                    None => {
-                        let ws = work.len();
-                        work.push_str(&text[s.orig.clone()]);
-                        open.push((ws, work.len()));
-                    }
-                    Some(p) => {
-                        work.push('[');
-                        work.push_str(&self.patterns[p].category.token_label());
-                        work.push(']');
+        let mut buf = String::new();
+        let mut open_buf: Vec<(usize, usize)> = Vec::new();
+        let whole = [(0, text.len())];
+        for round in 0..MAX_ROUNDS {
+            // Step 2: the working text, and where each open segment lies in
+            // it. In the first round that is `text` itself, as one segment.
+            let (work, open): (&str, &[(usize, usize)]) = if round == 0 {
+                (text, &whole)
+            } else {
+                buf.clear();
+                buf.reserve(text.len() + 16);
+                open_buf.clear();
+                for s in &segs {
+                    match s.hit {
+                        None => {
+                            let ws = buf.len();
+                            buf.push_str(&text[s.orig.clone()]);
+                            open_buf.push((ws, buf.len()));
+                        }
+                        Some(p) => {
+                            buf.push('[');
+                            buf.push_str(&self.patterns[p].category.token_label());
+                            buf.push(']');
+                        }
                     }
                 }
-            }
+                (&buf, &open_buf)
+            };
             // Step 3–4.
             cands.clear();
             // A pattern that matches nowhere in the working text cannot match
@@ -510,14 +518,14 @@ impl PiiPolicy {
             // token starting with `[` (a non-word character), so `\b` at the
             // segment's end means the same in both. First the bytes a match
             // needs; then, if many patterns remain, one regex-set pass.
-            let bytes = TextBytes::of(&work);
+            let bytes = TextBytes::of(work);
             let remaining = self
                 .patterns
                 .iter()
                 .filter(|p| p.needs.met_by(bytes))
                 .count();
             let possible = if remaining > DIRECT_SCAN_MAX {
-                self.prefilter().map(|pf| (pf, pf.set.matches(&work)))
+                self.prefilter().map(|pf| (pf, pf.set.matches(work)))
             } else {
                 None
             };
@@ -534,7 +542,7 @@ impl PiiPolicy {
                 }
                 let rank = p.category.rank();
                 for &(ws, we) in open.iter().filter(|(ws, we)| ws < we) {
-                    p.scan(&work, ws, we, rank, i, &mut cands);
+                    p.scan(work, ws, we, rank, i, &mut cands);
                 }
             }
             // Step 5.
