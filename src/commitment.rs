@@ -189,7 +189,11 @@ mod tests {
         let data: Vec<u8> = (0..=300u32).map(|i| (i * 7 + 3) as u8).collect();
         for n in 0..=data.len() {
             let d = &data[..n];
-            assert_eq!(key.mac_parts(&[d]).0, reference(&[0x5a; 32], &[d]), "len {n}");
+            assert_eq!(
+                key.mac_parts(&[d]).0,
+                reference(&[0x5a; 32], &[d]),
+                "len {n}"
+            );
             let cut = n / 3;
             assert_eq!(
                 key.mac_parts(&[&d[..cut], b"", &d[cut..]]).0,

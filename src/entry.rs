@@ -472,9 +472,20 @@ mod tests {
                 let body = br#"{"a":"\u0001"}"#.to_vec().into_boxed_slice();
                 let e = Entry::seal_jcs(header, EntryKind::ToolCall, body, &signer, mode).unwrap();
                 let line = e.to_line().unwrap();
-                assert_eq!(line.capacity(), line.len(), "seq {seq} epoch {epoch} {mode:?}");
+                assert_eq!(
+                    line.capacity(),
+                    line.len(),
+                    "seq {seq} epoch {epoch} {mode:?}"
+                );
                 let mut unauth = Vec::new();
-                write_envelope(&mut unauth, e.header(), e.kind(), e.key_id(), e.body_bytes(), None);
+                write_envelope(
+                    &mut unauth,
+                    e.header(),
+                    e.kind(),
+                    e.key_id(),
+                    e.body_bytes(),
+                    None,
+                );
                 assert_eq!(unauth.capacity(), unauth.len());
             }
         }

@@ -646,7 +646,10 @@ mod tests {
                 .unwrap()
                 .try_into()
                 .unwrap();
-        let sig = LocalSigner::from_seed("t", &seed).unwrap().sign(b"").unwrap();
+        let sig = LocalSigner::from_seed("t", &seed)
+            .unwrap()
+            .sign(b"")
+            .unwrap();
         assert_eq!(
             hex::encode(sig.0),
             "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"

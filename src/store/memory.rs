@@ -170,7 +170,7 @@ impl Store for MemoryStore {
         t.epochs.remove(0);
         t.base += n;
         t.checkpoints.retain(|c| c.epoch != epoch);
-        Ok(n as u64)
+        Ok(n)
     }
 
     fn put_checkpoint(&self, tenant: &TenantId, cp: &StoredCheckpoint) -> Result<(), StoreError> {
