@@ -1,9 +1,20 @@
 //! Collector → signed receipt → memory store, and chain verification.
 //!
 //! `cargo bench --bench receipts`
+//!
+//! Besides criterion's wall-clock figures, each `emit` case prints the
+//! on-CPU time per receipt of the calling thread (Linux schedstat; less
+//! disturbed by other load on a shared machine than wall time) and the
+//! memory a `MemoryStore` holds per receipt (growth of the resident set
+//! while 100,000 receipts are stored, and bytes of lines).
+//! `emit/per_entry_signed_pipeline_2_threads` submits the same receipts
+//! through a [`Pipeline`]: the request thread builds them, the writer thread
+//! chains, signs and stores — two cores, reported as such.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ai_audit::*;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -26,6 +37,10 @@ fn collector(mode: SigningMode) -> (Collector, Arc<MemoryStore>, TenantId) {
 const PROMPT: &str = "Please summarise the claim history for the customer and say whether the policy covers water damage in the basement. Contact: jane.doe@example.com";
 
 fn record(c: &Collector, t: &TenantId, i: u64) -> Entry {
+    draft(c, t, i).emit().unwrap()
+}
+
+fn draft(c: &Collector, t: &TenantId, i: u64) -> DecisionDraft {
     let mut d = c.start(t).unwrap();
     d.set_input(PROMPT).unwrap();
     d.add_check(
@@ -49,7 +64,55 @@ fn record(c: &Collector, t: &TenantId, i: u64) -> Entry {
     d.add_reason("checks.passed").unwrap();
     d.add_tag("eu_ai_act:art12").unwrap();
     d.set_trace_id("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
-    d.emit().unwrap()
+    d
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux), if known.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Resident set size in bytes (Linux), if known.
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// On-CPU time per receipt and memory held per receipt, on a fresh store.
+fn report_cpu_and_memory(name: &str, mode: SigningMode) {
+    let (col, store, t) = collector(mode);
+    let n = match mode {
+        SigningMode::PerEntry => 20_000u64,
+        _ => 100_000,
+    };
+    for i in 0..1_000 {
+        record(&col, &t, i);
+    }
+    let (rss0, cpu0) = (rss_bytes(), thread_cpu_ns());
+    for i in 0..n {
+        std::hint::black_box(record(&col, &t, i));
+    }
+    let (rss1, cpu1) = (rss_bytes(), thread_cpu_ns());
+    if let (Some(a), Some(b)) = (cpu0, cpu1) {
+        eprintln!(
+            "{name}: on-CPU {:.2} µs per receipt ({n} receipts, calling thread)",
+            (b - a) as f64 / n as f64 / 1000.0
+        );
+    }
+    let stored = n + 1_000;
+    if let (Some(a), Some(b)) = (rss0, rss1) {
+        eprintln!(
+            "{name}: memory held {} B per receipt (RSS growth over {n}), lines {} B per receipt",
+            b.saturating_sub(a) / n,
+            store.stored_bytes() as u64 / stored
+        );
+    }
 }
 
 fn bench_emit(c: &mut Criterion) {
@@ -74,7 +137,33 @@ fn bench_emit(c: &mut Criterion) {
             store.stored_bytes(),
             store.stored_bytes() as u64 / n.max(1)
         );
+        report_cpu_and_memory(name, mode);
     }
+    let (col, _store, t) = collector(SigningMode::PerEntry);
+    let pipe = Pipeline::start(col.log().clone(), PipelineConfig::default());
+    g.bench_function("per_entry_signed_pipeline_2_threads", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            let mut pending = VecDeque::new();
+            for i in 0..iters {
+                let d = draft(&col, &t, i);
+                let body = Body::Decision(Box::new(d.to_receipt().unwrap()));
+                pending.push_back(pipe.submit(&t, body).unwrap());
+                if pending.len() > 2048 {
+                    pending
+                        .pop_front()
+                        .unwrap()
+                        .wait(Duration::from_secs(60))
+                        .unwrap();
+                }
+            }
+            for p in pending {
+                p.wait(Duration::from_secs(60)).unwrap();
+            }
+            start.elapsed()
+        })
+    });
+    pipe.shutdown().unwrap();
     g.finish();
 }
 

@@ -279,7 +279,8 @@ impl Body {
     /// [`EncodingError`] for out-of-range integers.
     pub fn to_canonical(&self) -> Result<Vec<u8>, EncodingError> {
         match self {
-            Body::Decision(b) => encoding::to_canonical_record(b),
+            // Written directly: the hot path of every receipt.
+            Body::Decision(b) => b.to_canonical(),
             Body::ToolCall(b) => encoding::to_canonical_record(b),
             Body::HumanOversight(b) => encoding::to_canonical_record(b),
             Body::PolicyFlag(b) => encoding::to_canonical_record(b),

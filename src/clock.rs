@@ -128,17 +128,36 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.to_text();
+        // The text is ASCII digits and separators only.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Timestamp {
+    /// The fixed text form `YYYY-MM-DDTHH:MM:SS.ffffffZ` (SPEC §2.5) as
+    /// bytes, without going through `fmt` (the entry writer's fast path).
+    pub(crate) fn to_text(self) -> [u8; 27] {
         let secs = self.0.div_euclid(1_000_000);
         let us = self.0.rem_euclid(1_000_000);
         let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
-        write!(
-            f,
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{us:06}Z",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        )
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        // Years are 1970..=9999 (checked on construction): four digits.
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, mo);
+        put(8, 2, d);
+        put(11, 2, sod / 3600);
+        put(14, 2, (sod / 60) % 60);
+        put(17, 2, sod % 60);
+        put(20, 6, us);
+        b
     }
 }
 

@@ -453,11 +453,7 @@ pub enum WrapError<E> {
 
 /// `HMAC-SHA256(key, COMMITMENT_LABEL || field || 0x00 || data)` (SPEC §4.2).
 pub fn commit(key: &CommitmentKey, field: &str, data: &[u8]) -> Hash32 {
-    let mut msg = Vec::with_capacity(field.len() + 1 + data.len());
-    msg.extend_from_slice(field.as_bytes());
-    msg.push(0);
-    msg.extend_from_slice(data);
-    key.mac(COMMITMENT_LABEL, &msg)
+    key.mac_parts(&[COMMITMENT_LABEL, field.as_bytes(), &[0], data])
 }
 
 /// `SHA-256(DIGEST_LABEL || data)`: the digest of public material such as a
@@ -767,15 +763,7 @@ impl DecisionDraft {
             sealed: self.sealed.clone(),
             tags: self.tags.clone(),
             model: self.model.clone(),
-            pii: self
-                .pii
-                .found()
-                .iter()
-                .map(|c| PiiCount {
-                    category: c.category.name().into_owned(),
-                    count: c.count,
-                })
-                .collect(),
+            pii: pii_counts(&self.pii),
             provenance: self.provenance.clone(),
             unicode: crate::pii::UNICODE_VERSION.to_owned(),
             parents: self.parents.clone(),
@@ -789,13 +777,66 @@ impl DecisionDraft {
     /// [`CollectorError::Missing`], [`CollectorError::Log`]. The chain is
     /// unchanged on error.
     pub fn emit(self) -> Result<Entry, CollectorError> {
-        let body = Body::Decision(Box::new(self.to_receipt()?));
-        let log = &self.collector.inner.log;
-        Ok(match self.entry_id {
-            Some(id) => log.append_with_id(&self.tenant, id, &body)?,
-            None => log.append(&self.tenant, &body)?,
+        // Moves the fields into the receipt (no clones on the hot path).
+        let DecisionDraft {
+            collector,
+            tenant,
+            key: _,
+            input,
+            output,
+            state,
+            checks,
+            action,
+            reasons,
+            tags,
+            model,
+            pii,
+            trace_id,
+            session_id,
+            parents,
+            metrics,
+            entry_id,
+            subject: _,
+            sealed,
+            provenance,
+        } = self;
+        let receipt = DecisionReceipt {
+            trace_id,
+            session_id,
+            input: input.ok_or(CollectorError::Missing("input"))?,
+            output,
+            state,
+            checks,
+            action: action.ok_or(CollectorError::Missing("action"))?,
+            reasons,
+            sealed,
+            tags,
+            model,
+            pii: pii_counts(&pii),
+            provenance,
+            unicode: crate::pii::UNICODE_VERSION.to_owned(),
+            parents,
+            metrics,
+        };
+        let body = Body::Decision(Box::new(receipt));
+        let log = &collector.inner.log;
+        Ok(match entry_id {
+            Some(id) => log.append_with_id(&tenant, id, &body)?,
+            None => log.append(&tenant, &body)?,
         })
     }
+}
+
+/// The receipt's `pii` list: non-zero counts sorted by category.
+fn pii_counts(report: &PiiReport) -> Vec<PiiCount> {
+    report
+        .found()
+        .iter()
+        .map(|c| PiiCount {
+            category: c.category.name().into_owned(),
+            count: c.count,
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for DecisionDraft {

@@ -274,8 +274,16 @@ fn write_number(out: &mut Vec<u8>, n: &Number, path: &str) -> Result<(), Encodin
 /// their short forms, the rest `\u00xx` in lowercase hex; nothing else escaped.
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
     let bytes = s.as_bytes();
+    // Fast path: nothing to escape (identifiers, codes, most text).
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc: Option<&[u8]> = match b {
@@ -302,6 +310,122 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Appends `bytes` as lowercase hex digits, without quotes (SPEC §2.3).
+pub(crate) fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(32) {
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
+        out.extend_from_slice(&buf[..2 * chunk.len()]);
+    }
+}
+
+/// Appends `bytes` as a JSON string of lowercase hex digits (SPEC §2.3).
+pub(crate) fn write_hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    write_hex(out, bytes);
+    out.push(b'"');
+}
+
+/// Appends a non-negative integer in decimal, with no range check (for
+/// values the caller bounds below 2^53 itself).
+pub(crate) fn write_u64_unchecked(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends a non-negative integer as RFC 8785 writes it.
+///
+/// # Errors
+/// [`EncodingError::IntegerTooLarge`] above 2^53 (`at` names the field).
+pub(crate) fn write_u64(out: &mut Vec<u8>, v: u64, at: &str) -> Result<(), EncodingError> {
+    if v > MAX_SAFE_INTEGER {
+        return Err(EncodingError::IntegerTooLarge(at.to_owned()));
+    }
+    write_u64_unchecked(out, v);
+    Ok(())
+}
+
+/// Appends a number as ECMAScript `Number.prototype.toString` prints it
+/// (RFC 8785 §3.2.2.3), `-0` as `0`.
+///
+/// # Errors
+/// [`EncodingError::NonFinite`] for NaN and infinities (`at` names the field).
+pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64, at: &str) -> Result<(), EncodingError> {
+    if !v.is_finite() {
+        return Err(EncodingError::NonFinite(at.to_owned()));
+    }
+    if v == 0.0 {
+        out.push(b'0');
+    } else {
+        let mut buf = ryu_js::Buffer::new();
+        out.extend_from_slice(buf.format_finite(v).as_bytes());
+    }
+    Ok(())
+}
+
+/// Writes one JSON object member by member, for record types whose
+/// canonical form is produced directly (no intermediate value). The caller
+/// gives the members in RFC 8785 order; the direct writers are tested
+/// against the generic encoder ([`to_canonical`]), and debug builds check
+/// the order.
+pub(crate) struct ObjectWriter<'a> {
+    out: &'a mut Vec<u8>,
+    members: usize,
+    #[cfg(debug_assertions)]
+    last: &'static str,
+}
+
+impl<'a> ObjectWriter<'a> {
+    /// Opens the object.
+    pub(crate) fn begin(out: &'a mut Vec<u8>) -> ObjectWriter<'a> {
+        out.push(b'{');
+        ObjectWriter {
+            out,
+            members: 0,
+            #[cfg(debug_assertions)]
+            last: "",
+        }
+    }
+
+    /// Writes the next member's key (an ASCII name that needs no escaping)
+    /// and returns the buffer for its value.
+    pub(crate) fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
+        #[cfg(debug_assertions)]
+        {
+            debug_assert!(
+                self.members == 0 || self.last < key,
+                "members out of RFC 8785 order: {} then {key}",
+                self.last
+            );
+            self.last = key;
+        }
+        self.out
+            .extend_from_slice(if self.members > 0 { b",\"" } else { b"\"" });
+        self.members += 1;
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    /// Closes the object.
+    pub(crate) fn end(self) {
+        self.out.push(b'}');
+    }
 }
 
 /// Parses untrusted JSON bytes strictly: UTF-8 only, no duplicate keys, no

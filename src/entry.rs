@@ -1,6 +1,8 @@
 //! The entry envelope shared by every kind, its hash, signature and chain
 //! link (SPEC §3).
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -187,6 +189,12 @@ impl Entry {
         })
     }
 
+    /// Takes the entry apart into what [`Entry::seal_jcs`] needs to chain
+    /// the same body again at another position: id, kind and body bytes.
+    pub(crate) fn into_unchained(self) -> (EntryId, EntryKind, Box<[u8]>) {
+        (self.header.id, self.kind, self.body_jcs)
+    }
+
     /// Reads one canonical JSONL line (without the newline).
     ///
     /// # Errors
@@ -230,7 +238,7 @@ impl Entry {
     /// # Errors
     /// Never in practice; kept fallible so encodings can grow checks.
     pub fn to_line(&self) -> Result<Vec<u8>, EntryError> {
-        let mut out = Vec::with_capacity(self.body_jcs.len() + 420);
+        let mut out = Vec::new();
         write_envelope(
             &mut out,
             &self.header,
@@ -335,15 +343,15 @@ impl Entry {
 }
 
 fn hash_of(h: &Header, kind: EntryKind, key_id: KeyId, body_jcs: &[u8]) -> Hash32 {
-    let mut out = Vec::with_capacity(body_jcs.len() + 320);
+    let mut out = Vec::new();
     write_envelope(&mut out, h, kind, key_id, body_jcs, None);
     Hash32::digest_parts(&[ENTRY_HASH_LABEL, &out])
 }
 
 /// Writes the envelope in RFC 8785 form directly (no intermediate JSON
-/// value): keys in code-unit order `body, epoch, hash, id, key_id, kind, log,
-/// prev, seq, sig, tenant, ts, v`, with `hash`/`sig` only when `auth` is
-/// given. Tests check it against the generic encoder.
+/// value, no `fmt` machinery): keys in code-unit order `body, epoch, hash,
+/// id, key_id, kind, log, prev, seq, sig, tenant, ts, v`, with `hash`/`sig`
+/// only when `auth` is given. Tests check it against the generic encoder.
 fn write_envelope(
     out: &mut Vec<u8>,
     h: &Header,
@@ -352,32 +360,138 @@ fn write_envelope(
     body_jcs: &[u8],
     auth: Option<(&Hash32, Option<&Signature>)>,
 ) {
-    use std::io::Write as _;
+    out.reserve_exact(envelope_len(h, kind, body_jcs.len(), auth));
     out.extend_from_slice(b"{\"body\":");
     out.extend_from_slice(body_jcs);
-    let _ = write!(out, ",\"epoch\":{}", h.epoch.0);
+    out.extend_from_slice(b",\"epoch\":");
+    encoding::write_u64_unchecked(out, h.epoch.0);
     if let Some((hash, _)) = auth {
-        let _ = write!(out, ",\"hash\":\"{hash}\"");
+        out.extend_from_slice(b",\"hash\":\"");
+        encoding::write_hex(out, &hash.0);
+        out.push(b'"');
     }
-    let _ = write!(
-        out,
-        ",\"id\":\"{}\",\"key_id\":\"{key_id}\",\"kind\":\"{}\",\"log\":",
-        h.id,
-        kind.as_str()
-    );
+    out.extend_from_slice(b",\"id\":\"");
+    encoding::write_hex(out, &h.id.0);
+    out.extend_from_slice(b"\",\"key_id\":\"");
+    encoding::write_hex(out, &key_id.0);
+    out.extend_from_slice(b"\",\"kind\":\"");
+    out.extend_from_slice(kind.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"log\":");
     encoding::write_string(out, h.log.as_str());
-    let _ = write!(out, ",\"prev\":\"{}\",\"seq\":{}", h.prev, h.seq.0);
+    out.extend_from_slice(b",\"prev\":\"");
+    encoding::write_hex(out, &h.prev.0);
+    out.extend_from_slice(b"\",\"seq\":");
+    encoding::write_u64_unchecked(out, h.seq.0);
     if let Some((_, Some(sig))) = auth {
-        let _ = write!(out, ",\"sig\":\"{}\"", sig.to_base64());
+        out.extend_from_slice(b",\"sig\":\"");
+        let mut b64 = [0u8; 88];
+        // 64 bytes are always exactly 88 base64 characters.
+        let n = B64.encode_slice(sig.0, &mut b64).unwrap_or(0);
+        out.extend_from_slice(&b64[..n]);
+        out.push(b'"');
     }
     out.extend_from_slice(b",\"tenant\":");
     encoding::write_string(out, h.tenant.as_str());
-    let _ = write!(out, ",\"ts\":\"{}\",\"v\":{FORMAT_VERSION}}}", h.ts);
+    out.extend_from_slice(b",\"ts\":\"");
+    out.extend_from_slice(&h.ts.to_text());
+    out.extend_from_slice(b"\",\"v\":");
+    encoding::write_u64_unchecked(out, u64::from(FORMAT_VERSION));
+    out.push(b'}');
+}
+
+/// The exact length of what [`write_envelope`] writes, so that a line is
+/// allocated once at its final size (a stored line is never reallocated).
+fn envelope_len(
+    h: &Header,
+    kind: EntryKind,
+    body_len: usize,
+    auth: Option<(&Hash32, Option<&Signature>)>,
+) -> usize {
+    const FIXED: usize = r#"{"body":,"epoch":,"id":"","key_id":"","kind":"","log":,"prev":"","seq":,"tenant":,"ts":"","v":}"#.len()
+        + 32 // id
+        + 8 // key_id
+        + 64 // prev
+        + 27; // ts
+    let mut n = FIXED
+        + body_len
+        + decimal_len(h.epoch.0)
+        + kind.as_str().len()
+        + json_string_len(h.log.as_str())
+        + decimal_len(h.seq.0)
+        + json_string_len(h.tenant.as_str())
+        + decimal_len(u64::from(FORMAT_VERSION));
+    if let Some((_, sig)) = auth {
+        n += r#","hash":"""#.len() + 64;
+        if sig.is_some() {
+            n += r#","sig":"""#.len() + 88;
+        }
+    }
+    n
+}
+
+/// Digits of `v` in decimal.
+fn decimal_len(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// Length of `s` written by [`encoding::write_string`], quotes included.
+fn json_string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x09 | 0x0a | 0x0c | 0x0d => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines are allocated at their exact length, for every field width.
+    #[test]
+    fn envelope_length_is_exact() {
+        let signer = crate::keys::LocalSigner::from_seed("t", &[1u8; 32]).unwrap();
+        for (seq, epoch, log) in [
+            (0u64, 0u64, "l"),
+            (9, 10, "log.example/a-b_c"),
+            (1 << 53, u64::from(u32::MAX), "x/y"),
+        ] {
+            for mode in [SigningMode::PerEntry, SigningMode::BatchSealed] {
+                let header = Header {
+                    log: LogName::new(log).unwrap(),
+                    tenant: TenantId::new("t-1.b_c").unwrap(),
+                    epoch: Epoch(epoch),
+                    seq: Seq(seq),
+                    prev: Hash32::ZERO,
+                    id: EntryId([0xab; 16]),
+                    ts: Timestamp::from_unix_micros(0).unwrap(),
+                };
+                let body = br#"{"a":"\u0001"}"#.to_vec().into_boxed_slice();
+                let e = Entry::seal_jcs(header, EntryKind::ToolCall, body, &signer, mode).unwrap();
+                let line = e.to_line().unwrap();
+                assert_eq!(
+                    line.capacity(),
+                    line.len(),
+                    "seq {seq} epoch {epoch} {mode:?}"
+                );
+                let mut unauth = Vec::new();
+                write_envelope(
+                    &mut unauth,
+                    e.header(),
+                    e.kind(),
+                    e.key_id(),
+                    e.body_bytes(),
+                    None,
+                );
+                assert_eq!(unauth.capacity(), unauth.len());
+            }
+        }
+        assert_eq!(json_string_len("a\"\u{1}\n"), 2 + 1 + 2 + 6 + 2);
+        assert_eq!((decimal_len(0), decimal_len(9), decimal_len(10)), (1, 1, 2));
+    }
 
     /// The direct writer equals the generic JCS encoder of the wire struct.
     #[test]

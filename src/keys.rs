@@ -14,7 +14,8 @@ use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::hazmat::ExpandedSecretKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::{CryptoRng, OsRng, RngCore};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
@@ -326,9 +327,14 @@ pub trait Signer: Send + Sync {
 }
 
 /// An Ed25519 signing key held in process memory. Never printed; the dalek
-/// key wipes itself on drop.
+/// key and its expanded form wipe themselves on drop.
 pub struct LocalSigner {
     key: SigningKey,
+    /// The key expanded once (SHA-512 of the seed, clamped scalar and
+    /// nonce prefix), instead of on every signature as
+    /// `SigningKey::sign` does. Only ever used with `key`'s own public key
+    /// (pairing it with another public key would leak the secret).
+    expanded: ExpandedSecretKey,
     verifier: VerifierKey,
 }
 
@@ -361,7 +367,12 @@ impl LocalSigner {
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<LocalSigner, KeyError> {
         let key = SigningKey::from_bytes(seed);
         let verifier = VerifierKey::new(name, key.verifying_key())?;
-        Ok(LocalSigner { key, verifier })
+        let expanded = ExpandedSecretKey::from(key.as_bytes());
+        Ok(LocalSigner {
+            key,
+            expanded,
+            verifier,
+        })
     }
 
     /// Parses a `PRIVATE+KEY+name+hexid+base64(0x01||seed)` string.
@@ -475,7 +486,14 @@ impl Signer for LocalSigner {
         &self.verifier
     }
     fn sign(&self, msg: &[u8]) -> Result<Signature, KeyError> {
-        Ok(Signature(self.key.sign(msg).to_bytes()))
+        // RFC 8032 Ed25519, the same bytes as `SigningKey::sign` (a unit
+        // test compares them), with the key expansion done once.
+        let sig = ed25519_dalek::hazmat::raw_sign::<sha2::Sha512>(
+            &self.expanded,
+            msg,
+            self.verifier.verifying_key(),
+        );
+        Ok(Signature(sig.to_bytes()))
     }
 }
 
@@ -610,6 +628,32 @@ mod tests {
             VerifierKey::parse(&s),
             Err(KeyError::BadPublicKey)
         ));
+    }
+
+    #[test]
+    fn cached_expansion_signs_exactly_as_dalek() {
+        use ed25519_dalek::Signer as _;
+        for seed in [[0u8; 32], [7u8; 32], [0xff; 32]] {
+            let s = LocalSigner::from_seed("t", &seed).unwrap();
+            let dalek = SigningKey::from_bytes(&seed);
+            for msg in [&b""[..], b"m", &[0xa5; 200]] {
+                assert_eq!(s.sign(msg).unwrap().0, dalek.sign(msg).to_bytes());
+            }
+        }
+        // RFC 8032 §7.1 test 1 (empty message).
+        let seed: [u8; 32] =
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let sig = LocalSigner::from_seed("t", &seed)
+            .unwrap()
+            .sign(b"")
+            .unwrap();
+        assert_eq!(
+            hex::encode(sig.0),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
     }
 
     #[test]

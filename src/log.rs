@@ -212,12 +212,12 @@ impl AuditLog {
     }
 
     fn tenant_state(&self, tenant: &TenantId) -> Arc<Mutex<TenantState>> {
-        self.inner
-            .tenants
-            .lock()
-            .entry(tenant.clone())
-            .or_default()
-            .clone()
+        let mut map = self.inner.tenants.lock();
+        // Look up first: `entry` would clone the tenant id on every append.
+        if let Some(slot) = map.get(tenant) {
+            return slot.clone();
+        }
+        map.entry(tenant.clone()).or_default().clone()
     }
 
     /// (Re)loads a tenant's state from the store: head, current epoch, its
@@ -351,13 +351,14 @@ impl AuditLog {
         let values = items
             .iter()
             .map(|(id, b)| {
-                Ok((
-                    *id,
-                    b.kind(),
-                    b.to_canonical()
+                Ok(Pending {
+                    id: *id,
+                    kind: b.kind(),
+                    body: b
+                        .to_canonical()
                         .map_err(EntryError::from)?
                         .into_boxed_slice(),
-                ))
+                })
             })
             .collect::<Result<Vec<_>, LogError>>()?;
         // Lock order everywhere: signer, then tenant state (see rotate_key).
@@ -371,7 +372,7 @@ impl AuditLog {
         if self.epoch_due(&st, values.len() as u64) {
             self.roll_locked(tenant, &mut st, signer)?;
         }
-        let entries = self.append_locked(tenant, &mut st, &values, signer, self.inner.mode)?;
+        let entries = self.append_locked(tenant, &mut st, values, signer, self.inner.mode)?;
         if let Some(n) = self.inner.policy.every_entries {
             if st.tree.size().0.saturating_sub(st.sealed_size()) >= n.max(1) {
                 self.seal_locked(tenant, &mut st, signer)?;
@@ -386,7 +387,7 @@ impl AuditLog {
         &self,
         tenant: &TenantId,
         st: &mut TenantState,
-        values: &[(EntryId, EntryKind, Box<[u8]>)],
+        mut values: Vec<Pending>,
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Vec<Entry>, LogError> {
@@ -405,7 +406,11 @@ impl AuditLog {
                     st.head = entries.last().map(ChainHead::of).or(st.head);
                     return Ok(entries);
                 }
-                Err(StoreError::Conflict { .. }) => self.catch_up(tenant, st)?,
+                Err(StoreError::Conflict { .. }) => {
+                    // Re-chain the same bodies (moved back, not copied).
+                    values = entries.into_iter().map(Pending::from).collect();
+                    self.catch_up(tenant, st)?;
+                }
                 Err(e) => {
                     // Unknown state: reload before the next append.
                     st.loaded = false;
@@ -421,7 +426,7 @@ impl AuditLog {
         tenant: &TenantId,
         head: Option<&ChainHead>,
         epoch: Epoch,
-        values: &[(EntryId, EntryKind, Box<[u8]>)],
+        values: Vec<Pending>,
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Vec<Entry>, LogError> {
@@ -430,17 +435,17 @@ impl AuditLog {
             None => (Seq(0), genesis(&self.inner.name, tenant)),
         };
         let mut out = Vec::with_capacity(values.len());
-        for (id, kind, value) in values {
+        for Pending { id, kind, body } in values {
             let header = Header {
                 log: self.inner.name.clone(),
                 tenant: tenant.clone(),
                 epoch,
                 seq,
                 prev,
-                id: *id,
+                id,
                 ts: self.inner.clock.now(),
             };
-            let e = Entry::seal_jcs(header, *kind, value.clone(), signer, mode)?;
+            let e = Entry::seal_jcs(header, kind, body, signer, mode)?;
             prev = *e.hash();
             seq = seq.checked_next().ok_or(EntryError::SeqOverflow)?;
             out.push(e);
@@ -534,12 +539,16 @@ impl AuditLog {
                 .map_err(EntryError::from)?
                 .into_boxed_slice();
             let next = Epoch(st.epoch.0 + 1);
-            let item = [(self.new_entry_id(), EntryKind::EpochLink, value)];
+            let item = vec![Pending {
+                id: self.new_entry_id(),
+                kind: EntryKind::EpochLink,
+                body: value,
+            }];
             let entries = self.chain(
                 tenant,
                 st.head.as_ref(),
                 next,
-                &item,
+                item,
                 signer,
                 self.inner.mode,
             )?;
@@ -718,13 +727,17 @@ impl AuditLog {
             if !st.loaded {
                 self.load(t, &mut st)?;
             }
-            let item = [(self.new_entry_id(), EntryKind::KeyRotation, value.clone())];
+            let item = vec![Pending {
+                id: self.new_entry_id(),
+                kind: EntryKind::KeyRotation,
+                body: value.clone(),
+            }];
             // A rotation entry is always signed by the old key, also in
             // batch-sealed mode: it is what transfers the auditor's trust.
             out.extend(self.append_locked(
                 t,
                 &mut st,
-                &item,
+                item,
                 signer.as_ref(),
                 SigningMode::PerEntry,
             )?);
@@ -761,6 +774,20 @@ fn refuse_sealed_without_id(tenant: &TenantId, body: &Body) -> Result<(), LogErr
             }))
         }
         _ => Ok(()),
+    }
+}
+
+/// A body waiting to be chained: its id, kind and canonical bytes.
+struct Pending {
+    id: EntryId,
+    kind: EntryKind,
+    body: Box<[u8]>,
+}
+
+impl From<Entry> for Pending {
+    fn from(e: Entry) -> Pending {
+        let (id, kind, body) = e.into_unchained();
+        Pending { id, kind, body }
     }
 }
 

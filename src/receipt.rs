@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::encoding::{self, EncodingError, ObjectWriter};
 use crate::hash::Hash32;
 use crate::id::{Code, EntryId, ExternalId};
 
@@ -248,16 +249,197 @@ impl DecisionReceipt {
                 crate::provenance::MAX_PROVENANCE
             ));
         }
-        let parts: Vec<&str> = self.unicode.split('.').collect();
-        if parts.len() != 3
-            || parts
-                .iter()
-                .any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()))
-        {
+        // Three dot-separated parts of 1–3 ASCII digits (no allocation:
+        // this runs on every append).
+        let mut parts = 0;
+        let well_formed = self.unicode.split('.').all(|p| {
+            parts += 1;
+            !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit())
+        });
+        if !well_formed || parts != 3 {
             return Err("unicode must be major.minor.patch".into());
         }
         crate::shred::check_sealed_rules(&self.sealed)
     }
+}
+
+impl DecisionReceipt {
+    /// The canonical (RFC 8785) bytes of the receipt, written directly —
+    /// the same bytes as [`encoding::to_canonical`] (unit tests compare the
+    /// two), at a fraction of the cost: this runs once per receipt.
+    ///
+    /// # Errors
+    /// [`EncodingError::IntegerTooLarge`] for a metric above 2^53.
+    pub(crate) fn to_canonical(&self) -> Result<Vec<u8>, EncodingError> {
+        let mut out = Vec::with_capacity(1024);
+        self.write_canonical(&mut out)?;
+        Ok(out)
+    }
+
+    fn write_canonical(&self, out: &mut Vec<u8>) -> Result<(), EncodingError> {
+        // Destructured without `..`: a new field fails to compile here
+        // until it is written too.
+        let DecisionReceipt {
+            action,
+            checks,
+            input,
+            metrics,
+            model,
+            output,
+            parents,
+            pii,
+            provenance,
+            reasons,
+            sealed,
+            session_id,
+            state,
+            tags,
+            trace_id,
+            unicode,
+        } = self;
+        let mut o = ObjectWriter::begin(out);
+        encoding::write_string(o.key("action"), action.as_str());
+        if !checks.is_empty() {
+            write_array(o.key("checks"), checks, |out, c| c.write_canonical(out))?;
+        }
+        encoding::write_hex_string(o.key("input"), &input.0);
+        if !metrics.is_empty() {
+            metrics.write_canonical(o.key("metrics"))?;
+        }
+        if let Some(m) = model {
+            let ModelRef { config, id } = m;
+            let mut mo = ObjectWriter::begin(o.key("model"));
+            if let Some(c) = config {
+                encoding::write_hex_string(mo.key("config"), &c.0);
+            }
+            encoding::write_string(mo.key("id"), id.as_str());
+            mo.end();
+        }
+        if let Some(h) = output {
+            encoding::write_hex_string(o.key("output"), &h.0);
+        }
+        if !parents.is_empty() {
+            write_array(o.key("parents"), parents, |out, p| {
+                encoding::write_hex_string(out, &p.0);
+                Ok(())
+            })?;
+        }
+        if !pii.is_empty() {
+            write_array(o.key("pii"), pii, |out, p| {
+                let PiiCount { category, count } = p;
+                let mut po = ObjectWriter::begin(out);
+                encoding::write_string(po.key("category"), category);
+                encoding::write_u64_unchecked(po.key("count"), u64::from(*count));
+                po.end();
+                Ok(())
+            })?;
+        }
+        // Provenance records and sealed fields are rare on the hot path:
+        // the generic RFC 8785 encoder writes them (same bytes; the tests
+        // comparing this writer with it cover both lists).
+        if !provenance.is_empty() {
+            o.key("provenance")
+                .extend_from_slice(&encoding::to_canonical(provenance)?);
+        }
+        if !reasons.is_empty() {
+            write_array(o.key("reasons"), reasons, |out, r| {
+                encoding::write_string(out, r.as_str());
+                Ok(())
+            })?;
+        }
+        if !sealed.is_empty() {
+            o.key("sealed")
+                .extend_from_slice(&encoding::to_canonical(sealed)?);
+        }
+        if let Some(id) = session_id {
+            encoding::write_string(o.key("session_id"), id.as_str());
+        }
+        if let Some(h) = state {
+            encoding::write_hex_string(o.key("state"), &h.0);
+        }
+        if !tags.is_empty() {
+            write_array(o.key("tags"), tags, |out, t| {
+                encoding::write_string(out, t.as_str());
+                Ok(())
+            })?;
+        }
+        if let Some(id) = trace_id {
+            encoding::write_string(o.key("trace_id"), id.as_str());
+        }
+        encoding::write_string(o.key("unicode"), unicode);
+        o.end();
+        Ok(())
+    }
+}
+
+impl Check {
+    fn write_canonical(&self, out: &mut Vec<u8>) -> Result<(), EncodingError> {
+        let Check {
+            detail,
+            fired,
+            name,
+            score,
+            threshold,
+            version,
+        } = self;
+        let mut o = ObjectWriter::begin(out);
+        if let Some(d) = detail {
+            encoding::write_string(o.key("detail"), d);
+        }
+        o.key("fired")
+            .extend_from_slice(if *fired { b"true" } else { b"false" });
+        encoding::write_string(o.key("name"), name.as_str());
+        if let Some(x) = score {
+            encoding::write_f64(o.key("score"), x.get(), "score")?;
+        }
+        if let Some(x) = threshold {
+            encoding::write_f64(o.key("threshold"), x.get(), "threshold")?;
+        }
+        encoding::write_string(o.key("version"), version.as_str());
+        o.end();
+        Ok(())
+    }
+}
+
+impl Metrics {
+    fn write_canonical(&self, out: &mut Vec<u8>) -> Result<(), EncodingError> {
+        let Metrics {
+            cost_micros,
+            input_tokens,
+            latency_ms,
+            output_tokens,
+        } = self;
+        let mut o = ObjectWriter::begin(out);
+        for (key, v) in [
+            ("cost_micros", cost_micros),
+            ("input_tokens", input_tokens),
+            ("latency_ms", latency_ms),
+            ("output_tokens", output_tokens),
+        ] {
+            if let Some(v) = v {
+                encoding::write_u64(o.key(key), *v, key)?;
+            }
+        }
+        o.end();
+        Ok(())
+    }
+}
+
+/// `[a,b,…]` with each item written by `item`.
+fn write_array<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    mut item: impl FnMut(&mut Vec<u8>, &T) -> Result<(), EncodingError>,
+) -> Result<(), EncodingError> {
+    out.push(b'[');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, x)?;
+    }
+    out.push(b']');
+    Ok(())
 }
 
 /// The body of a `decision` entry.
@@ -311,4 +493,245 @@ pub struct DecisionReceipt {
     pub trace_id: Option<ExternalId>,
     /// Unicode version of the NFKC tables used, e.g. `16.0.0`.
     pub unicode: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn full() -> DecisionReceipt {
+        DecisionReceipt {
+            action: Action::FailRetry,
+            checks: vec![
+                Check::new("toxicity", "2.1")
+                    .unwrap()
+                    .score(0.12)
+                    .unwrap()
+                    .threshold(-0.0)
+                    .unwrap()
+                    .fired(true)
+                    .detail("tab\there \"quoted\" \\ é \u{1f600} \u{1}"),
+                Check::new("pii_leak", "1.0").unwrap(),
+            ],
+            input: Hash32::digest(b"i"),
+            metrics: Metrics {
+                cost_micros: Some(1 << 53),
+                input_tokens: Some(0),
+                latency_ms: Some(17),
+                output_tokens: None,
+            },
+            model: Some(ModelRef {
+                id: ExternalId::new("gpt-\"x\"\\").unwrap(),
+                config: Some(Hash32::digest(b"c")),
+            }),
+            output: Some(Hash32::digest(b"o")),
+            parents: vec![EntryId([1; 16]), EntryId([0xfe; 16])],
+            pii: vec![
+                PiiCount {
+                    category: "email".into(),
+                    count: 2,
+                },
+                PiiCount {
+                    category: "custom:emp_id".into(),
+                    count: u32::MAX,
+                },
+            ],
+            provenance: serde_json::from_str(
+                r#"[{"commitment":"c522f53d1ded71d46ce5838b906a39c453eca7235d6f3d852fd5f20181b2b818","source":"kb:doc-17","source_type":"document","trust":"trusted"},{"commitment":"a2751f93e0da31d1a5362f2c486a51d4305985372e4e79cf6ed10fa2cdce9111","source":"web:3f9a","source_type":"document","trust":"untrusted"}]"#,
+            )
+            .unwrap(),
+            reasons: vec![Code::new("checks.passed").unwrap()],
+            sealed: serde_json::from_str(
+                r#"[{"ct":"3XgXml8shJpqfffO2OiqsNKy6vuqRWeDjon5NxvpTaVhHg/XF+0b+IJV9T0gQ7M8","field":"raw_input","key":"ccb135d81806bb2aabe2105ce3467c0c","nonce":"ef107acd35d899907e3531b8","subject":"c6949254ee76254ade46d61ffa80605f"},{"ct":"3XgXml8shJpqfffO2OiqsNKy6vuqRWeDjon5NxvpTaVhHg/XF+0b+IJV9T0gQ7M8","field":"raw_output","key":"ccb135d81806bb2aabe2105ce3467c0c","nonce":"ef107acd35d899907e3531b8"}]"#,
+            )
+            .unwrap(),
+            session_id: Some(ExternalId::new("s-1").unwrap()),
+            state: Some(Hash32::digest(b"s")),
+            tags: vec![
+                Code::new("eu_ai_act:art12").unwrap(),
+                Code::new("b").unwrap(),
+            ],
+            trace_id: Some(ExternalId::new("4bf92f3577b34da6").unwrap()),
+            unicode: "18.0.0".into(),
+        }
+    }
+
+    fn minimal() -> DecisionReceipt {
+        DecisionReceipt {
+            action: Action::Allow,
+            checks: Vec::new(),
+            input: Hash32::ZERO,
+            metrics: Metrics::default(),
+            model: None,
+            output: None,
+            parents: Vec::new(),
+            pii: Vec::new(),
+            provenance: Vec::new(),
+            reasons: Vec::new(),
+            sealed: Vec::new(),
+            session_id: None,
+            state: None,
+            tags: Vec::new(),
+            trace_id: None,
+            unicode: "18.0.0".into(),
+        }
+    }
+
+    /// The direct writer gives exactly the generic encoder's bytes.
+    #[test]
+    fn direct_writer_matches_generic_encoder() {
+        for r in [full(), minimal()] {
+            assert_eq!(
+                String::from_utf8(r.to_canonical().unwrap()).unwrap(),
+                String::from_utf8(encoding::to_canonical(&r).unwrap()).unwrap()
+            );
+        }
+        let mut r = minimal();
+        r.model = Some(ModelRef {
+            id: ExternalId::new("m").unwrap(),
+            config: None,
+        });
+        r.metrics.output_tokens = Some(3);
+        assert_eq!(
+            r.to_canonical().unwrap(),
+            encoding::to_canonical(&r).unwrap()
+        );
+    }
+
+    #[test]
+    fn unicode_version_rule() {
+        for (v, ok) in [
+            ("18.0.0", true),
+            ("1.2.345", true),
+            ("18.0", false),
+            ("18.0.0.1", false),
+            ("18..0", false),
+            ("1234.0.0", false),
+            ("18.0.x", false),
+            ("", false),
+        ] {
+            let mut r = minimal();
+            r.unicode = v.into();
+            assert_eq!(r.check_rules().is_ok(), ok, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn direct_writer_refuses_what_the_generic_encoder_refuses() {
+        let mut r = minimal();
+        r.metrics.latency_ms = Some((1 << 53) + 1);
+        assert!(matches!(
+            r.to_canonical(),
+            Err(EncodingError::IntegerTooLarge(f)) if f == "latency_ms"
+        ));
+        assert!(encoding::to_canonical(&r).is_err());
+    }
+
+    fn ext_id() -> impl Strategy<Value = ExternalId> {
+        "[!-~]{1,12}".prop_map(|s| ExternalId::new(s).unwrap())
+    }
+
+    fn code() -> impl Strategy<Value = Code> {
+        "[a-z0-9][a-z0-9._:-]{0,8}".prop_map(|s| Code::new(s).unwrap())
+    }
+
+    fn finite() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>().prop_filter("finite, |x| <= 2^53", |x| x.is_finite()
+                && x.abs() <= encoding::MAX_SAFE_INTEGER as f64),
+            Just(0.0),
+            Just(-0.0),
+            Just(1e-7),
+            Just(9_007_199_254_740_992.0),
+            Just(5e-324),
+        ]
+    }
+
+    fn check() -> impl Strategy<Value = Check> {
+        (
+            code(),
+            code(),
+            proptest::option::of(finite()),
+            proptest::option::of(finite()),
+            any::<bool>(),
+            proptest::option::of(any::<String>()),
+        )
+            .prop_map(|(n, v, s, t, f, d)| {
+                let mut c = Check::new(n.as_str(), v.as_str()).unwrap().fired(f);
+                if let Some(s) = s {
+                    c = c.score(s).unwrap();
+                }
+                if let Some(t) = t {
+                    c = c.threshold(t).unwrap();
+                }
+                if let Some(d) = d {
+                    c = c.detail(d);
+                }
+                c
+            })
+    }
+
+    fn receipt() -> impl Strategy<Value = DecisionReceipt> {
+        let hash = any::<[u8; 32]>().prop_map(Hash32);
+        let small = proptest::option::of(0u64..=(1 << 53));
+        (
+            (
+                prop::sample::select(Action::ALL.to_vec()),
+                prop::collection::vec(check(), 0..3),
+                hash.clone(),
+                (small.clone(), small.clone(), small.clone(), small),
+                proptest::option::of((ext_id(), proptest::option::of(hash.clone()))),
+                proptest::option::of(hash.clone()),
+                prop::collection::vec(any::<[u8; 16]>().prop_map(EntryId), 0..3),
+            ),
+            (
+                prop::collection::vec(("[a-z:_]{1,10}", 1u32..), 0..3),
+                prop::collection::vec(code(), 0..3),
+                proptest::option::of(ext_id()),
+                proptest::option::of(hash),
+                prop::collection::vec(code(), 0..3),
+                proptest::option::of(ext_id()),
+                any::<String>(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (action, checks, input, (a, b, c, d), model, output, parents),
+                    (pii, reasons, session_id, state, tags, trace_id, unicode),
+                )| DecisionReceipt {
+                    action,
+                    checks,
+                    input,
+                    metrics: Metrics {
+                        cost_micros: a,
+                        input_tokens: b,
+                        latency_ms: c,
+                        output_tokens: d,
+                    },
+                    model: model.map(|(id, config)| ModelRef { id, config }),
+                    output,
+                    parents,
+                    pii: pii
+                        .into_iter()
+                        .map(|(category, count)| PiiCount { category, count })
+                        .collect(),
+                    provenance: Vec::new(),
+                    reasons,
+                    sealed: Vec::new(),
+                    session_id,
+                    state,
+                    tags,
+                    trace_id,
+                    unicode,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn direct_writer_matches_generic_encoder_on_any_receipt(r in receipt()) {
+            prop_assert_eq!(r.to_canonical().unwrap(), encoding::to_canonical(&r).unwrap());
+        }
+    }
 }

@@ -54,12 +54,96 @@ pub(super) enum Finder {
     Pem,
 }
 
-/// One detector: a category, a finder and a validator.
+/// One detector: a category, a finder, a validator, and what its matches
+/// must contain.
 #[derive(Clone, Debug)]
 pub(super) struct Pattern {
     pub(super) category: PiiCategory,
     pub(super) finder: Finder,
     pub(super) check: Check,
+    pub(super) needs: Needs,
+}
+
+/// Bytes that every span a pattern accepts must contain: a necessary
+/// condition, tested against a one-pass summary of the working text
+/// ([`TextBytes`]) so that patterns which cannot match are not searched at
+/// all. Purely an optimisation — the result is identical; the unit test
+/// `needs_hold_for_every_builtin_match` checks each condition against its
+/// regex and validator, and the crate's determinism and soup tests compare
+/// whole results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Needs(u16);
+
+impl Needs {
+    /// No condition (custom patterns): always searched.
+    pub(super) const NOTHING: Needs = Needs(0);
+    const DIGIT: u16 = 1 << 0;
+    const AT: u16 = 1 << 1;
+    const DOT: u16 = 1 << 2;
+    const PLUS: u16 = 1 << 3;
+    const UNDERSCORE: u16 = 1 << 4;
+    const DASH: u16 = 1 << 5;
+    const UPPER_A: u16 = 1 << 6;
+    const UPPER_I: u16 = 1 << 7;
+    const UPPER_J: u16 = 1 << 8;
+    const LOWER_Z: u16 = 1 << 9;
+    const COLON: u16 = 1 << 10;
+    /// Two or more `:`.
+    const TWO_COLONS: u16 = 1 << 11;
+
+    const fn all(bits: u16) -> Needs {
+        Needs(bits)
+    }
+
+    /// Whether a text with these bytes can hold a match.
+    pub(super) fn met_by(self, text: TextBytes) -> bool {
+        self.0 & !text.0 == 0
+    }
+}
+
+/// Which of the bytes [`Needs`] asks about occur in a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct TextBytes(u16);
+
+impl TextBytes {
+    /// One pass over `text`.
+    pub(super) fn of(text: &str) -> TextBytes {
+        static TABLE: [u16; 256] = {
+            let mut t = [0u16; 256];
+            let mut d = b'0';
+            while d <= b'9' {
+                t[d as usize] = Needs::DIGIT;
+                d += 1;
+            }
+            t[b'@' as usize] = Needs::AT;
+            t[b'.' as usize] = Needs::DOT;
+            t[b'+' as usize] = Needs::PLUS;
+            t[b'_' as usize] = Needs::UNDERSCORE;
+            t[b'-' as usize] = Needs::DASH;
+            t[b'A' as usize] = Needs::UPPER_A;
+            t[b'I' as usize] = Needs::UPPER_I;
+            t[b'J' as usize] = Needs::UPPER_J;
+            t[b'z' as usize] = Needs::LOWER_Z;
+            t[b':' as usize] = Needs::COLON;
+            t
+        };
+        let bytes = text.as_bytes();
+        let mut m = 0u16;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            m |= c.iter().fold(0, |a, &b| a | TABLE[usize::from(b)]);
+        }
+        for &b in chunks.remainder() {
+            m |= TABLE[usize::from(b)];
+        }
+        // Two colons: the first and the last colon are different bytes.
+        if m & Needs::COLON != 0
+            && bytes.iter().position(|&b| b == b':') != bytes.iter().rposition(|&b| b == b':')
+        {
+            m |= Needs::TWO_COLONS;
+        }
+        TextBytes(m)
+    }
 }
 
 /// A validated match in the working text (byte offsets).
@@ -77,51 +161,73 @@ pub(super) struct Candidate {
 
 /// Built-in patterns in table order (the order of the SPEC's priority table).
 /// `(id, category, regex or None for the PEM scanner, check)`.
-fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check); 17] {
+#[allow(clippy::type_complexity)]
+fn builtin_table() -> [(
+    &'static str,
+    PiiCategory,
+    Option<&'static str>,
+    Check,
+    Needs,
+); 17] {
     use PiiCategory as C;
+    const DIGIT: u16 = Needs::DIGIT;
+    const DASH: u16 = Needs::DASH;
     [
-        ("secret.pem_private_key", C::Secret, None, Check::None),
+        (
+            "secret.pem_private_key",
+            C::Secret,
+            None,
+            Check::None,
+            Needs::all(DASH),
+        ),
         (
             "secret.jwt",
             C::Secret,
             Some(r"(?-u:\b)eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
             Check::None,
+            Needs::all(Needs::UPPER_J | Needs::DOT),
         ),
         (
             "secret.bearer",
             C::Secret,
             Some(r"(?-u:\b)(?i:bearer)[ \t]+(?P<span>[A-Za-z0-9\-._~+/]{16,4096}=*)"),
             Check::HasDigit,
+            Needs::all(DIGIT),
         ),
         (
             "secret.sk",
             C::Secret,
             Some(r"(?-u:\b)sk-[A-Za-z0-9_\-]{20,256}"),
             Check::HasDigit,
+            Needs::all(DASH | DIGIT),
         ),
         (
             "secret.aws_access_key_id",
             C::Secret,
             Some(r"(?-u:\b)(?:AKIA|ASIA)[A-Z0-9]{16}(?-u:\b)"),
             Check::None,
+            Needs::all(Needs::UPPER_A | Needs::UPPER_I),
         ),
         (
             "secret.google_api_key",
             C::Secret,
             Some(r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}"),
             Check::None,
+            Needs::all(Needs::UPPER_A | Needs::UPPER_I | Needs::LOWER_Z),
         ),
         (
             "secret.github",
             C::Secret,
             Some(r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255})"),
             Check::None,
+            Needs::all(Needs::UNDERSCORE),
         ),
         (
             "secret.slack",
             C::Secret,
             Some(r"(?-u:\b)xox[abprs]-[A-Za-z0-9\-]{10,256}"),
             Check::HasDigit,
+            Needs::all(DASH | DIGIT),
         ),
         (
             "email",
@@ -130,6 +236,7 @@ fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check);
                 r"[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9](?-u:\b)",
             ),
             Check::None,
+            Needs::all(Needs::AT | Needs::DOT),
         ),
         (
             "iban",
@@ -138,6 +245,7 @@ fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check);
                 r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?-u:\b)",
             ),
             Check::Iban,
+            Needs::all(DIGIT),
         ),
         (
             "payment_card",
@@ -146,6 +254,7 @@ fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check);
                 r"(?-u:\b)(?:[0-9]{13,19}|[0-9]{4}(?:[ \-\x{2010}-\x{2015}\x{2212}][0-9]{3,6}){2,5})(?-u:\b)",
             ),
             Check::Card,
+            Needs::all(DIGIT),
         ),
         (
             "us_ssn",
@@ -154,12 +263,14 @@ fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check);
                 r"(?-u:\b)[0-9]{3}[ \-\x{2010}-\x{2015}\x{2212}][0-9]{2}[ \-\x{2010}-\x{2015}\x{2212}][0-9]{4}(?-u:\b)",
             ),
             Check::Ssn,
+            Needs::all(DIGIT),
         ),
         (
             "ipv6",
             C::Ipv6,
             Some(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}"),
             Check::Ipv6,
+            Needs::all(Needs::TWO_COLONS),
         ),
         (
             "ipv4",
@@ -168,6 +279,7 @@ fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check);
                 r"(?-u:\b)(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}(?-u:\b)",
             ),
             Check::Ipv4,
+            Needs::all(DIGIT | Needs::DOT),
         ),
         (
             "phone.international",
@@ -176,6 +288,7 @@ fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check);
                 r"\+[0-9]{1,3}(?:[ .\-\x{2010}-\x{2015}\x{2212}]?\([0-9]{1,4}\))?(?:[ .\-\x{2010}-\x{2015}\x{2212}]?[0-9]{1,5}){1,7}",
             ),
             Check::Phone { min: 8, max: 15 },
+            Needs::all(Needs::PLUS | DIGIT),
         ),
         (
             "phone.nanp",
@@ -184,6 +297,7 @@ fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check);
                 r"(?:(?-u:\b)1[ .\-\x{2010}-\x{2015}\x{2212}])?(?:\([2-9][0-9]{2}\) ?|(?-u:\b)[2-9][0-9]{2}[ .\-\x{2010}-\x{2015}\x{2212}])[0-9]{3}[ .\-\x{2010}-\x{2015}\x{2212}][0-9]{4}(?-u:\b)",
             ),
             Check::Phone { min: 10, max: 11 },
+            Needs::all(DIGIT),
         ),
         (
             "phone.trunk",
@@ -192,6 +306,7 @@ fn builtin_table() -> [(&'static str, PiiCategory, Option<&'static str>, Check);
                 r"(?:\(0[1-9][0-9]{0,3}\)|(?-u:\b)0[1-9][0-9]{0,3})(?:[ /\-\x{2010}-\x{2015}\x{2212}]?[0-9]{2,8}){1,5}(?-u:\b)",
             ),
             Check::Phone { min: 9, max: 12 },
+            Needs::all(DIGIT),
         ),
     ]
 }
@@ -217,7 +332,7 @@ pub(super) fn builtins() -> Result<&'static [Pattern], PiiError> {
     let compiled = CELL.get_or_init(|| {
         builtin_table()
             .into_iter()
-            .map(|(id, category, src, check)| {
+            .map(|(id, category, src, check, needs)| {
                 let finder = match src {
                     Some(src) => compile(id, src)?,
                     None => Finder::Pem,
@@ -226,6 +341,7 @@ pub(super) fn builtins() -> Result<&'static [Pattern], PiiError> {
                     category,
                     finder,
                     check,
+                    needs,
                 })
             })
             .collect()
@@ -627,6 +743,143 @@ fn base64_lines_end(hay: &str, mut at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Every span a built-in pattern accepts, searched from every character
+    /// boundary of `text`, contains the bytes its [`Needs`] names — so a
+    /// round may skip a pattern whose needs the working text does not meet.
+    fn assert_needs_hold(text: &str) -> Result<(), TestCaseError> {
+        let starts: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
+        for (i, p) in builtins().unwrap().iter().enumerate() {
+            for &from in &starts {
+                let mut found = Vec::new();
+                p.scan(text, from, text.len(), 0, i, &mut found);
+                for c in found {
+                    let span = &text[c.start..c.end];
+                    prop_assert!(
+                        p.needs.met_by(TextBytes::of(span)),
+                        "pattern {} accepted {:?} without its needed bytes",
+                        i,
+                        span
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn soup() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "john@example.com",
+            "a@b.co",
+            "4111 1111 1111 1111",
+            "4111111111111111",
+            "+44 20 7946 0958",
+            "+1 (555) 123-4567",
+            "555-123-4567",
+            "(030) 1234567",
+            "030 1234567",
+            "123-45-6789",
+            "123 45 6789",
+            "192.168.0.1",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+            "fe80::",
+            "DE89 3704 0044 0532 0130 00",
+            "GB82WEST12345698765432",
+            "sk-proj-abc123DEF456ghi789JKL012mno345",
+            "sk-abcdefghijklmnopqrstuvwxyz",
+            "AKIAIOSFODNN7EXAMPLE",
+            "ASIAABCDEFGHIJKLMNOP",
+            "AIzaSyA1234567890abcdefghijklmnopqrstu",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "github_pat_abcdefghijklmnopqrstuvwxyz0123",
+            "xoxb-1234567890-abcdef",
+            "xoxp-abcdefghijkl",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+            "eyJ.e.",
+            "Bearer abc123def456ghi789jkl",
+            "bearer abcdefghijklmnopqrstu",
+            "BEARER\t0123456789abcdefgh",
+            "-----BEGIN PRIVATE KEY-----\nQUJDREVG\n",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "-----END PRIVATE KEY-----",
+            "2024-01-15",
+            "1.2.3.4.5",
+            "0",
+            "1",
+            "12",
+            "2024",
+            "x",
+            "A",
+            "I",
+            "z",
+            "J",
+            "@",
+            ".",
+            "-",
+            "\u{2011}",
+            "\u{2212}",
+            ":",
+            "::",
+            "/",
+            " ",
+            "\t",
+            "\n",
+            "(",
+            ")",
+            "+",
+            "[",
+            "]",
+            "_",
+            "é",
+            "[EMAIL]",
+            "[CUSTOM:X_Y]",
+        ]);
+        prop::collection::vec(piece, 0..16).prop_map(|v| v.concat())
+    }
+
+    #[test]
+    fn needs_hold_for_every_builtin_match() {
+        for text in [
+            "mail john@example.com or +44 20 7946 0958, card 4111 1111 1111 1111",
+            "key sk-proj-abc123DEF456ghi789JKL012mno345 and AKIAIOSFODNN7EXAMPLE",
+            "-----BEGIN PRIVATE KEY-----\nQUJDREVG\n-----END PRIVATE KEY-----",
+            "ip 192.168.0.1 and 2001:db8::1 and ::ffff:1.2.3.4; ssn 123-45-6789",
+            "IBAN DE89 3704 0044 0532 0130 00, phone (030) 1234567, 555-123-4567",
+            "Authorization: Bearer abc123def456ghi789jkl eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+        ] {
+            assert_needs_hold(text).unwrap();
+        }
+    }
+
+    #[test]
+    fn text_bytes_counts_colons() {
+        let two = Needs::all(Needs::TWO_COLONS);
+        assert!(!two.met_by(TextBytes::of("a:b")));
+        assert!(two.met_by(TextBytes::of("a:b:c")));
+        assert!(two.met_by(TextBytes::of("::")));
+        assert!(Needs::all(Needs::DIGIT | Needs::AT).met_by(TextBytes::of("x@9")));
+        assert!(!Needs::all(Needs::DIGIT | Needs::AT).met_by(TextBytes::of("x@y")));
+        assert!(Needs::NOTHING.met_by(TextBytes::of("")));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn needs_hold_on_pii_soup(s in soup()) {
+            assert_needs_hold(&s)?;
+        }
+
+        #[test]
+        fn needs_hold_on_arbitrary_text(s in "[ -~\u{a0}\u{2010}-\u{2015}]{0,40}") {
+            assert_needs_hold(&s)?;
+        }
+    }
 
     #[test]
     fn builtin_literals_compile() {

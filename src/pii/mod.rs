@@ -117,7 +117,6 @@
 mod detect;
 mod report;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -127,7 +126,7 @@ use std::sync::{Arc, OnceLock};
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::commitment::CommitmentKey;
-use detect::{Candidate, Pattern};
+use detect::{Candidate, Pattern, TextBytes};
 pub use report::{CustomName, PiiCategory, PiiCount, PiiReport};
 
 /// Label prefixed to a matched value when computing its keyed-hash token:
@@ -136,6 +135,10 @@ pub const PII_HASH_LABEL: &[u8] = b"ai-audit/v1/pii-hash\0";
 
 /// Most detection rounds (algorithm step 6).
 pub const MAX_ROUNDS: usize = 8;
+
+/// When more patterns than this remain possible after the byte summary of
+/// a round's text, one regex-set pass narrows them before each is searched.
+const DIRECT_SCAN_MAX: usize = 3;
 
 /// Number of hex digits of the HMAC kept in a keyed-hash token (64 bits).
 pub const KEYED_HASH_HEX_LEN: usize = 16;
@@ -181,12 +184,19 @@ pub const UNICODE_VERSION: &str =
 
 /// Unicode NFKC of `text` (step 1 of the algorithm).
 pub fn normalize(text: &str) -> String {
-    // Fast path: the NFKC quick check answers "yes" for most text (all
-    // ASCII, for one) without decomposing anything.
-    match is_nfkc_quick(text.chars()) {
-        IsNormalized::Yes => text.to_owned(),
-        _ => text.nfkc().collect(),
+    // Fast path: the NFKC quick check answers "yes" for most text without
+    // decomposing anything.
+    if is_nfkc(text) {
+        text.to_owned()
+    } else {
+        text.nfkc().collect()
     }
+}
+
+/// Whether `text` certainly is NFKC already: ASCII text always is (NFKC
+/// maps every ASCII character to itself), otherwise the quick check decides.
+fn is_nfkc(text: &str) -> bool {
+    text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes
 }
 
 /// How a stripped value is written into the output text.
@@ -263,9 +273,10 @@ pub struct PiiPolicy {
     prefilter: Arc<OnceLock<Option<Prefilter>>>,
 }
 
-/// Which patterns can match the text at all, in one pass: the first round
-/// skips the patterns that cannot. Purely an optimisation — the result is
-/// identical (pinned by the determinism tests).
+/// Which patterns can match the text at all, in one pass: a round skips the
+/// patterns that cannot. Used when the byte summary ([`TextBytes`]) leaves
+/// more than [`DIRECT_SCAN_MAX`] patterns possible. Purely an optimisation —
+/// the result is identical (pinned by the determinism tests).
 struct Prefilter {
     set: RegexSet,
     /// For each pattern, its index in `set` (`None`: not a regex, always scanned).
@@ -361,6 +372,7 @@ impl PiiPolicy {
                 category,
                 finder,
                 check: detect::Check::None,
+                needs: detect::Needs::NOTHING,
             },
         );
         Ok(self)
@@ -413,9 +425,10 @@ impl PiiPolicy {
         normalized: &str,
         key: Option<&CommitmentKey>,
     ) -> Result<Stripped, PiiError> {
-        match is_nfkc_quick(normalized.chars()) {
-            IsNormalized::Yes => self.strip_nfkc(normalized, key),
-            _ => self.strip_nfkc(&normalize(normalized), key),
+        if is_nfkc(normalized) {
+            self.strip_nfkc(normalized, key)
+        } else {
+            self.strip_nfkc(&normalize(normalized), key)
         }
     }
 
@@ -426,21 +439,17 @@ impl PiiPolicy {
         };
         let segs = self.segments(text);
         let mut out = String::with_capacity(text.len());
-        let mut counts: BTreeMap<&PiiCategory, u32> = BTreeMap::new();
+        let mut report = PiiReport::new();
         for seg in &segs {
             let value = &text[seg.orig.clone()];
             match seg.hit {
                 None => out.push_str(value),
                 Some(p) => {
                     let cat = &self.patterns[p].category;
-                    *counts.entry(cat).or_insert(0) += 1;
+                    report.add(cat, 1);
                     render(self.mode, cat, value, key, &mut out);
                 }
             }
-        }
-        let mut report = PiiReport::new();
-        for (cat, n) in counts {
-            report.add(cat, n);
         }
         Ok(Stripped { text: out, report })
     }
@@ -473,29 +482,57 @@ impl PiiPolicy {
             hit: None,
         }];
         let mut cands: Vec<Candidate> = Vec::new();
-        for _round in 0..MAX_ROUNDS {
-            // Step 2: the working text, and where each open segment lies in it.
-            let mut work = String::with_capacity(text.len());
-            let mut open: Vec<(usize, usize)> = Vec::new();
-            for s in &segs {
-                match s.hit {
-                    None => {
-                        let ws = work.len();
-                        work.push_str(&text[s.orig.clone()]);
-                        open.push((ws, work.len()));
+        let mut buf = String::new();
+        let mut open_buf: Vec<(usize, usize)> = Vec::new();
+        let whole = [(0, text.len())];
+        for round in 0..MAX_ROUNDS {
+            // Step 2: the working text, and where each open segment lies in
+            // it. In the first round that is `text` itself, as one segment.
+            let (work, open): (&str, &[(usize, usize)]) = if round == 0 {
+                (text, &whole)
+            } else {
+                buf.clear();
+                buf.reserve(text.len() + 16);
+                open_buf.clear();
+                for s in &segs {
+                    match s.hit {
+                        None => {
+                            let ws = buf.len();
+                            buf.push_str(&text[s.orig.clone()]);
+                            open_buf.push((ws, buf.len()));
+                        }
+                        Some(p) => {
+                            buf.push('[');
+                            buf.push_str(&self.patterns[p].category.token_label());
+                            buf.push(']');
+                        }
                     }
-                    Some(p) => work.push_str(&self.patterns[p].category.token()),
                 }
-            }
+                (&buf, &open_buf)
+            };
             // Step 3–4.
             cands.clear();
-            // A regex that matches nowhere in the working text cannot match
+            // A pattern that matches nowhere in the working text cannot match
             // in one of its open segments either: a segment's haystack is a
             // prefix of the working text, and what follows a segment is a
             // token starting with `[` (a non-word character), so `\b` at the
-            // segment's end means the same in both.
-            let possible = self.prefilter().map(|pf| (pf, pf.set.matches(&work)));
+            // segment's end means the same in both. First the bytes a match
+            // needs; then, if many patterns remain, one regex-set pass.
+            let bytes = TextBytes::of(work);
+            let remaining = self
+                .patterns
+                .iter()
+                .filter(|p| p.needs.met_by(bytes))
+                .count();
+            let possible = if remaining > DIRECT_SCAN_MAX {
+                self.prefilter().map(|pf| (pf, pf.set.matches(work)))
+            } else {
+                None
+            };
             for (i, p) in self.patterns.iter().enumerate() {
+                if !p.needs.met_by(bytes) {
+                    continue;
+                }
                 if let Some((pf, m)) = &possible {
                     if let Some(Some(k)) = pf.index.get(i) {
                         if !m.matched(*k) {
@@ -505,7 +542,7 @@ impl PiiPolicy {
                 }
                 let rank = p.category.rank();
                 for &(ws, we) in open.iter().filter(|(ws, we)| ws < we) {
-                    p.scan(&work, ws, we, rank, i, &mut cands);
+                    p.scan(work, ws, we, rank, i, &mut cands);
                 }
             }
             // Step 5.
@@ -571,19 +608,22 @@ fn resolve(cands: &mut [Candidate]) -> Vec<Candidate> {
             c.pattern,
         )
     });
-    let mut accepted: BTreeMap<usize, Candidate> = BTreeMap::new();
+    // Kept sorted by start (few entries: a sorted vector beats a tree).
+    let mut accepted: Vec<Candidate> = Vec::new();
     for c in cands.iter() {
         // Accepted spans are disjoint, so only the last one starting before
         // `c.end` can overlap `c`.
-        let overlaps = accepted
-            .range(..c.end)
-            .next_back()
-            .is_some_and(|(_, a)| a.end > c.start);
+        let at = accepted.partition_point(|a| a.start < c.end);
+        let overlaps = at
+            .checked_sub(1)
+            .and_then(|i| accepted.get(i))
+            .is_some_and(|a| a.end > c.start);
         if !overlaps {
-            accepted.insert(c.start, *c);
+            let pos = accepted.partition_point(|a| a.start < c.start);
+            accepted.insert(pos, *c);
         }
     }
-    accepted.into_values().collect()
+    accepted
 }
 
 /// Step 7 for one stripped value.

@@ -1,7 +1,8 @@
 //! The in-memory store: thread-safe, per-tenant atomic append, no eviction.
 //!
-//! Entries are held as their canonical lines (≈ 0.7–1 KB per receipt), not as
-//! parsed structures, to keep memory per receipt low.
+//! Entries are held as their canonical lines (≈ 0.7–1 KB per receipt), each
+//! allocated once at its exact length, not as parsed structures, to keep
+//! memory per receipt low; epochs are kept as runs, not per entry.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,10 +18,30 @@ struct TenantLog {
     /// Seq of `lines[0]` (> 0 once old epochs were archived and deleted).
     base: u64,
     lines: Vec<Box<[u8]>>,
-    /// Epoch of each line (parallel to `lines`), for epoch queries.
-    epochs: Vec<Epoch>,
+    /// Each stored epoch with the seq of its first entry, in chain order
+    /// (epochs never decrease along a chain).
+    epochs: Vec<(Epoch, u64)>,
     head: Option<ChainHead>,
     checkpoints: Vec<StoredCheckpoint>,
+}
+
+impl TenantLog {
+    /// Seq just past the last stored entry.
+    fn end(&self) -> u64 {
+        self.base + self.lines.len() as u64
+    }
+
+    /// Number of stored entries of `epoch`.
+    fn epoch_len(&self, epoch: Epoch) -> u64 {
+        let i = self.epochs.partition_point(|(e, _)| *e < epoch);
+        match self.epochs.get(i) {
+            Some((e, start)) if *e == epoch => {
+                let next = self.epochs.get(i + 1).map_or(self.end(), |(_, s)| *s);
+                next - start
+            }
+            _ => 0,
+        }
+    }
 }
 
 /// A [`Store`] in process memory. Nothing is ever evicted.
@@ -84,8 +105,12 @@ impl Store for MemoryStore {
             }
             return Err(e);
         }
+        for e in entries {
+            if t.epochs.last().is_none_or(|(last, _)| *last != e.epoch()) {
+                t.epochs.push((e.epoch(), e.seq().0));
+            }
+        }
         t.lines.extend(lines);
-        t.epochs.extend(entries.iter().map(Entry::epoch));
         t.head = Some(ChainHead::of(last));
         Ok(())
     }
@@ -122,8 +147,11 @@ impl Store for MemoryStore {
         };
         let t = t.lock();
         // Epochs never decrease along the chain: binary search.
-        let i = t.epochs.partition_point(|e| *e < epoch);
-        Ok((t.epochs.get(i) == Some(&epoch)).then_some(Seq(t.base + i as u64)))
+        let i = t.epochs.partition_point(|(e, _)| *e < epoch);
+        Ok(match t.epochs.get(i) {
+            Some((e, start)) if *e == epoch => Some(Seq(*start)),
+            _ => None,
+        })
     }
 
     fn delete_archived_epoch(&self, tenant: &TenantId, epoch: Epoch) -> Result<u64, StoreError> {
@@ -134,13 +162,15 @@ impl Store for MemoryStore {
             });
         };
         let mut t = t.lock();
-        super::check_deletable(tenant, t.epochs.first().copied(), t.head.as_ref(), epoch)?;
-        let n = t.epochs.iter().take_while(|e| **e == epoch).count();
-        t.lines.drain(..n);
-        t.epochs.drain(..n);
-        t.base += n as u64;
+        let oldest = t.epochs.first().map(|(e, _)| *e);
+        super::check_deletable(tenant, oldest, t.head.as_ref(), epoch)?;
+        let n = t.epoch_len(epoch);
+        let cut = usize::try_from(n).map_or(t.lines.len(), |n| n.min(t.lines.len()));
+        t.lines.drain(..cut);
+        t.epochs.remove(0);
+        t.base += n;
         t.checkpoints.retain(|c| c.epoch != epoch);
-        Ok(n as u64)
+        Ok(n)
     }
 
     fn put_checkpoint(&self, tenant: &TenantId, cp: &StoredCheckpoint) -> Result<(), StoreError> {
@@ -152,7 +182,7 @@ impl Store for MemoryStore {
             return Err(invalid("checkpoint for a tenant without entries".into()));
         };
         let mut t = t.lock();
-        let stored = t.epochs.iter().filter(|e| **e == cp.epoch).count() as u64;
+        let stored = t.epoch_len(cp.epoch);
         if cp.size.0 > stored {
             return Err(invalid(format!(
                 "checkpoint of size {} but epoch {} holds {stored} stored entries",
