@@ -1561,6 +1561,7 @@ mod packaged {
 
 /// Shred tombstones are counted in the summary (tenant and subject scope),
 /// and make GDPR Art. 17 evidence present.
+#[cfg(feature = "collector")]
 #[test]
 fn shreds_are_counted_and_evidence_erasure() {
     let f = fixture();
