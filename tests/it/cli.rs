@@ -750,3 +750,273 @@ fn indexed_listing_equals_the_scan() {
         assert_eq!(a, b, "{f:?}");
     }
 }
+
+/// A site whose store holds sealed fields: tenant acme (seq 0, 1: subject
+/// customer-1; seq 2: customer-2; seq 3: the tenant key), tenant globex
+/// (seq 0: the tenant key), keys wrapped under `kek.key`; `other.kek` is
+/// another KEK. Keys come from a seeded source so that outputs are stable.
+fn sealed_site() -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let s = signer();
+    s.write_key_file(&dir.path().join("log.key")).unwrap();
+    std::fs::write(
+        dir.path().join("log.vkey"),
+        format!("{}\n", s.verifier_key()),
+    )
+    .unwrap();
+    LocalKek::from_bytes([0x4b; 32])
+        .write_file(&dir.path().join("kek.key"))
+        .unwrap();
+    LocalKek::from_bytes([0x4c; 32])
+        .write_file(&dir.path().join("other.kek"))
+        .unwrap();
+    let store =
+        Arc::new(SqliteStore::open(dir.path().join("audit.db"), SqliteOptions::default()).unwrap());
+    let keys = Arc::new(
+        KeyStore::builder(Arc::new(LocalKek::from_bytes([0x4b; 32])), store.clone())
+            .random(Arc::new(SeededRandom::new(5)))
+            .dangerous_key_source(Arc::new(SeededRandom::new(6)))
+            .build(),
+    );
+    let collector = Collector::builder(LogName::new("test.example/log").unwrap(), s, store)
+        .key_store(keys)
+        .clock(Arc::new(ManualClock::new(
+            Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+            60_000_000,
+        )))
+        .random(Arc::new(SeededRandom::new(9)))
+        .build()
+        .unwrap();
+    for (t, subject, n) in [
+        ("acme", Some("customer-1"), 0),
+        ("acme", Some("customer-1"), 1),
+        ("acme", Some("customer-2"), 2),
+        ("acme", None, 3),
+        ("globex", None, 0),
+    ] {
+        let mut d = collector.start(&tenant(t)).unwrap();
+        if let Some(s) = subject {
+            d.set_subject(s).unwrap();
+        }
+        d.set_input_sealed(&format!("PLAINTEXT<{t}/{n}>")).unwrap();
+        d.set_action(Action::Allow);
+        d.emit().unwrap();
+    }
+    collector.log().seal_all().unwrap();
+    Site { dir }
+}
+
+const SHRED_SUBJECT: [&str; 10] = [
+    STORE,
+    "--signing-key=log.key",
+    "--kek=kek.key",
+    "shred",
+    "--tenant",
+    "acme",
+    "--subject",
+    "customer-1",
+    "--actor=dpo-1",
+    "--reason=gdpr_art17",
+];
+
+#[test]
+fn inspect_shows_sealed_metadata_and_with_the_kek_the_text() {
+    let s = sealed_site();
+    let t = s.case(
+        "inspect_sealed",
+        &[STORE, "inspect", "--tenant", "acme", "--seq", "0"],
+    );
+    assert!(t.contains("raw_input") && !t.contains("PLAINTEXT"), "{t}");
+    let t = s.case(
+        "inspect_decrypt",
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "0",
+        ],
+    );
+    assert!(t.contains("text: \"PLAINTEXT<acme/0>\""), "{t}");
+    let t = s.run(
+        &[
+            STORE,
+            "--json",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "3",
+        ],
+        &[("AI_AUDIT_KEK_FILE", "kek.key")],
+    );
+    let v: serde_json::Value = serde_json::from_str(t.split("--- stderr").next().unwrap()).unwrap();
+    assert_eq!(v["sealed"][0]["text"], "PLAINTEXT<acme/3>");
+    assert_eq!(v["entry"]["seq"], 3);
+    let t = s.case(
+        "inspect_wrong_kek",
+        &[
+            STORE,
+            "--kek=other.kek",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "0",
+        ],
+    );
+    assert_eq!(exit_code(&t), "2");
+    assert!(!t.contains("PLAINTEXT"));
+    let t = s.case(
+        "inspect_decrypt_no_kek",
+        &[
+            STORE,
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "0",
+        ],
+    );
+    assert_eq!(exit_code(&t), "2");
+}
+
+#[test]
+fn shred_a_subject_then_a_tenant_and_the_store_still_verifies() {
+    let s = sealed_site();
+    // Refusals first: nothing may change.
+    let t = s.case("shred_needs_yes", &SHRED_SUBJECT);
+    assert_eq!(exit_code(&t), "2");
+    assert!(t.contains("--yes"), "{t}");
+    let mut unknown = SHRED_SUBJECT.to_vec();
+    unknown[5] = "nobody";
+    unknown.push("--yes");
+    assert_eq!(exit_code(&s.case("shred_unknown_tenant", &unknown)), "2");
+    let no_kek: Vec<&str> = SHRED_SUBJECT
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with("--kek"))
+        .chain(["--yes"])
+        .collect();
+    assert_eq!(exit_code(&s.case("shred_no_kek", &no_kek)), "2");
+    let mut wrong = SHRED_SUBJECT.to_vec();
+    wrong[2] = "--kek=other.kek";
+    wrong.push("--yes");
+    assert_eq!(exit_code(&s.case("shred_wrong_kek", &wrong)), "2");
+    let t = s.run(&[STORE, "list", "--kind", "shred"], &[]);
+    assert!(t.contains("0 entries"), "nothing was shredded: {t}");
+
+    let mut yes = SHRED_SUBJECT.to_vec();
+    yes.push("--yes");
+    let t = s.case("shred_subject", &yes);
+    assert!(
+        t.contains("seq 4") && t.contains("2 sealed fields in 2 entries"),
+        "{t}"
+    );
+    assert!(!t.contains("customer-1"), "the subject id is not printed");
+    let t = s.case(
+        "inspect_after_shred",
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "1",
+        ],
+    );
+    assert!(
+        t.contains("shredded at seq 4") && !t.contains("PLAINTEXT"),
+        "{t}"
+    );
+    let t = s.run(
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "2",
+        ],
+        &[],
+    );
+    assert!(
+        t.contains("PLAINTEXT<acme/2>"),
+        "other subjects stay readable: {t}"
+    );
+    let t = s.case("shred_twice", &yes);
+    assert_eq!(exit_code(&t), "2");
+    assert!(t.contains("shredded at seq 4"), "{t}");
+
+    let t = s.run(
+        &[
+            STORE,
+            "--json",
+            "--signing-key=log.key",
+            "--kek=kek.key",
+            "shred",
+            "--tenant",
+            "acme",
+            "--actor=ops",
+            "--reason=tenant_offboarding",
+            "--yes",
+        ],
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_str(t.split("--- stderr").next().unwrap()).unwrap();
+    assert_eq!(v["tombstone_seq"], 5);
+    assert_eq!(v["scope"], "tenant");
+    assert_eq!(
+        (v["entries"].as_u64(), v["sealed_fields"].as_u64()),
+        (Some(4), Some(4))
+    );
+    let t = s.run(
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "3",
+        ],
+        &[],
+    );
+    assert!(t.contains("shredded at seq 5"), "{t}");
+    let t = s.run(
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "globex",
+            "--seq",
+            "0",
+        ],
+        &[],
+    );
+    assert!(
+        t.contains("PLAINTEXT<globex/0>"),
+        "other tenants stay readable: {t}"
+    );
+    let t = s.run(&[STORE, "list", "--tenant", "acme", "--kind", "shred"], &[]);
+    assert!(
+        t.contains("shred subject ") && t.contains("shred tenant by ops (tenant_offboarding)"),
+        "{t}"
+    );
+    assert!(t.contains("2 entries"), "{t}");
+    let t = s.run(&[STORE, "verify", "--key", "log.vkey"], &[]);
+    assert_eq!(exit_code(&t), "0", "{t}");
+}
