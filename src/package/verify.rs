@@ -690,7 +690,7 @@ impl Ctx<'_> {
                     })
                     .inspect(|(loc, r)| {
                         pass.see(loc, r);
-                        if let Some(p) = progress.filter(|_| pass.count % 256 == 0) {
+                        if let Some(p) = progress.filter(|_| pass.count.is_multiple_of(256)) {
                             p(Progress {
                                 entries_done: base + pass.count,
                                 entries_total: total,
