@@ -636,6 +636,7 @@ fn readme_walkthrough_runs_word_for_word() {
         .join("examples")
         .join("record");
     let dir = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
     for cmd in &cmds {
         let words: Vec<&str> = cmd.split_whitespace().collect();
         let (program, args): (PathBuf, &[&str]) = match words.as_slice() {
@@ -664,8 +665,36 @@ fn readme_walkthrough_runs_word_for_word() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        outputs.push((
+            cmd.clone(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ));
     }
     assert!(dir.path().join("evidence.zip").is_file());
+    // The shredding part: readable before, "shredded at seq N" after.
+    let decrypts: Vec<&String> = outputs
+        .iter()
+        .filter(|(c, _)| c.contains("--decrypt"))
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(decrypts.len(), 2, "{cmds:?}");
+    assert!(
+        decrypts[0].contains("text: \"Question 4: why was my loan declined?\""),
+        "{}",
+        decrypts[0]
+    );
+    let (_, shred) = outputs.iter().find(|(c, _)| c.contains(" shred ")).unwrap();
+    let seq = shred
+        .split("tombstone at seq ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("{shred}"));
+    assert!(
+        decrypts[1].contains(&format!("shredded at seq {seq}")),
+        "{}",
+        decrypts[1]
+    );
+    assert!(!decrypts[1].contains("Question 4"));
 }
 
 /// `--store redis://…?prefix=P` reads the Redis store (feature `redis`;
