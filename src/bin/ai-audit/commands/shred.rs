@@ -1,6 +1,6 @@
 //! `ai-audit shred`: crypto-shred a tenant or one data subject (SPEC §4.5).
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead, IsTerminal as _, Write as _};
 use std::sync::Arc;
 
 use ai_audit::cli::{self, CliError, ListFilter, OpenMode};
@@ -73,18 +73,58 @@ fn sealed_counts(
     Ok((entries, fields))
 }
 
+/// What the confirmation names: whose keys, how many sealed fields in how
+/// many entries become unreadable, for a tenant its commitments, and that
+/// it is irreversible.
+fn warning(
+    tenant: &TenantId,
+    subject: Option<&SubjectRef>,
+    entries: usize,
+    fields: usize,
+) -> String {
+    let whose = match subject {
+        Some(r) => format!("data subject {} of tenant {tenant}", r.to_hex()),
+        None => format!("tenant {tenant} (its keys and every data subject's)"),
+    };
+    let mut what = format!(
+        "This destroys the keys of {whose}. Irreversibly:\n  - {} in {} become unreadable for everyone;\n",
+        count(fields, "sealed field", "sealed fields"),
+        count(entries, "entry", "entries"),
+    );
+    if subject.is_none() {
+        what.push_str(
+            "  - the tenant's commitments (input, output and argument digests) can no longer be confirmed;\n",
+        );
+    }
+    what.push_str(
+        "  - hashes, signatures, proofs and packages still verify; a signed shred tombstone is appended.\n",
+    );
+    what
+}
+
 /// Asks on the terminal; `Ok` only for the answer `yes`.
 fn confirm(what: &str) -> Result<(), CliError> {
     let stdin = std::io::stdin();
-    if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+    let interactive = stdin.is_terminal() && std::io::stderr().is_terminal();
+    confirm_with(what, interactive, &mut stdin.lock(), &mut std::io::stderr())
+}
+
+/// [`confirm`] over any reader and writer (`interactive`: both are a terminal).
+fn confirm_with(
+    what: &str,
+    interactive: bool,
+    input: &mut dyn BufRead,
+    prompt: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
+    if !interactive {
         return Err(CliError::NotConfirmed(
             "no terminal to ask on and no --yes".into(),
         ));
     }
-    let _ = write!(std::io::stderr(), "{what}Type yes to shred: ");
+    let _ = write!(prompt, "{what}Type yes to shred: ");
+    let _ = prompt.flush();
     let mut answer = String::new();
-    stdin
-        .lock()
+    input
         .read_line(&mut answer)
         .map_err(|e| CliError::NotConfirmed(format!("cannot read the answer: {e}")))?;
     if answer.trim() != "yes" {
@@ -134,24 +174,7 @@ pub fn shred(a: &ShredArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
     };
     let (entries, fields) = sealed_counts(&opened, &tenant, subject.as_ref())?;
     if !a.yes {
-        let whose = match &subject {
-            Some(r) => format!("data subject {} of tenant {tenant}", r.to_hex()),
-            None => format!("tenant {tenant} (its keys and every data subject's)"),
-        };
-        let mut what = format!(
-            "This destroys the keys of {whose}. Irreversibly:\n  - {} in {} become unreadable for everyone;\n",
-            count(fields, "sealed field", "sealed fields"),
-            count(entries, "entry", "entries"),
-        );
-        if subject.is_none() {
-            what.push_str(
-                "  - the tenant's commitments (input, output and argument digests) can no longer be confirmed;\n",
-            );
-        }
-        what.push_str(
-            "  - hashes, signatures, proofs and packages still verify; a signed shred tombstone is appended.\n",
-        );
-        confirm(&what)?;
+        confirm(&warning(&tenant, subject.as_ref(), entries, fields))?;
     }
     let log = AuditLog::builder(cli::log_name(store.as_ref())?, signer, store).build();
     let tomb = match &subject {
@@ -184,4 +207,50 @@ pub fn shred(a: &ShredArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
         ));
     }
     Ok(Outcome::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn ask(interactive: bool, answer: &str) -> (Result<(), CliError>, String) {
+        let mut prompt = Vec::new();
+        let r = confirm_with(
+            "This destroys …\n",
+            interactive,
+            &mut answer.as_bytes(),
+            &mut prompt,
+        );
+        (r, String::from_utf8(prompt).unwrap())
+    }
+
+    #[test]
+    fn only_yes_on_a_terminal_confirms() {
+        let (r, prompt) = ask(true, "yes\n");
+        assert!(r.is_ok());
+        assert_eq!(prompt, "This destroys …\nType yes to shred: ");
+        for answer in ["no\n", "y\n", "YES please\n", ""] {
+            let (r, _) = ask(true, answer);
+            assert!(matches!(r, Err(CliError::NotConfirmed(_))), "{answer:?}");
+        }
+        let (r, prompt) = ask(false, "yes\n");
+        assert!(matches!(r, Err(CliError::NotConfirmed(_))));
+        assert!(prompt.is_empty(), "nothing is asked without a terminal");
+    }
+
+    #[test]
+    fn the_warning_names_what_becomes_unreadable() {
+        let t = TenantId::new("acme").unwrap();
+        let w = warning(&t, None, 3, 5);
+        assert!(w.contains("tenant acme") && w.contains("5 sealed fields in 3 entries"));
+        assert!(w.contains("commitments") && w.contains("Irreversibly"));
+        let r = SubjectRef([0xab; 16]);
+        let w = warning(&t, Some(&r), 1, 1);
+        assert!(w.contains(&r.to_hex()) && w.contains("1 sealed field in 1 entry"));
+        assert!(
+            !w.contains("commitments"),
+            "a subject shred leaves commitments confirmable"
+        );
+    }
 }
