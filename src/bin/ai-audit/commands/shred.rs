@@ -1,6 +1,6 @@
 //! `ai-audit shred`: crypto-shred a tenant or one data subject (SPEC §4.5).
 
-use std::io::{BufRead, IsTerminal as _, Write as _};
+use std::io::{BufRead, IsTerminal as _};
 use std::sync::Arc;
 
 use ai_audit::cli::{self, CliError, ListFilter, OpenMode};
