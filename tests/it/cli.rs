@@ -14,8 +14,10 @@ use ai_audit::*;
 use crate::support::{body_of_kind, signer, tenant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ai-audit");
-const ENV: [&str; 6] = [
+const ENV: [&str; 8] = [
     "AI_AUDIT_STORE",
+    "AI_AUDIT_KEK",
+    "AI_AUDIT_KEK_FILE",
     "AI_AUDIT_CONFIG",
     "AI_AUDIT_SIGNING_KEY",
     "AI_AUDIT_SIGNING_KEY_FILE",
@@ -886,6 +888,23 @@ fn inspect_shows_sealed_metadata_and_with_the_kek_the_text() {
     let v: serde_json::Value = serde_json::from_str(t.split("--- stderr").next().unwrap()).unwrap();
     assert_eq!(v["sealed"][0]["text"], "PLAINTEXT<acme/3>");
     assert_eq!(v["entry"]["seq"], 3);
+    let kek_hex = "4b".repeat(32);
+    let t = s.run(
+        &[
+            STORE,
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "globex",
+            "--seq",
+            "0",
+        ],
+        &[("AI_AUDIT_KEK", kek_hex.as_str())],
+    );
+    assert!(
+        t.contains("PLAINTEXT<globex/0>"),
+        "the KEK itself in AI_AUDIT_KEK: {t}"
+    );
     let t = s.case(
         "inspect_wrong_kek",
         &[
