@@ -1068,3 +1068,31 @@ fn shred_a_subject_then_a_tenant_and_the_store_still_verifies() {
     let t = s.run(&[STORE, "verify", "--key", "log.vkey"], &[]);
     assert_eq!(exit_code(&t), "0", "{t}");
 }
+
+/// Keys destroyed but no tombstone appended (a crash in between): running
+/// the same `shred` again appends the tombstone instead of refusing.
+#[test]
+fn shred_again_after_a_lost_tombstone_appends_it() {
+    let s = sealed_site();
+    let store = Arc::new(SqliteStore::open(s.path("audit.db"), SqliteOptions::default()).unwrap());
+    let keys = KeyStore::builder(Arc::new(LocalKek::from_bytes([0x4b; 32])), store.clone()).build();
+    let acme = tenant("acme");
+    let r = keys.subject_ref(&acme, "customer-1").unwrap();
+    let slot = KeySlot::Subject(acme.clone(), r);
+    store.destroy(&slot).unwrap();
+    assert!(matches!(
+        store.load(&slot).unwrap(),
+        SlotState::Shredded(None)
+    ));
+    drop((keys, store));
+    let mut yes = SHRED_SUBJECT.to_vec();
+    yes.push("--yes");
+    let t = s.run(&yes, &[]);
+    assert_eq!(exit_code(&t), "0", "{t}");
+    assert!(t.contains("tombstone at seq 4"), "{t}");
+    let t = s.run(&yes, &[]);
+    assert!(
+        t.contains("shredded at seq 4") && exit_code(&t) == "2",
+        "{t}"
+    );
+}

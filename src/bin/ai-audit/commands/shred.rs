@@ -150,10 +150,12 @@ pub fn shred(a: &ShredArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
     // once), and a KEK that does not open the stored keys.
     let tenant_slot = KeySlot::Tenant(tenant.clone());
     let tenant_state = keys.vault().load(&tenant_slot)?;
-    if let SlotState::Shredded(seq) = tenant_state {
+    // A shred whose tombstone was never appended (`Shredded(None)`: a crash
+    // between erasing and appending) goes on: running it again appends it.
+    if let SlotState::Shredded(Some(seq)) = tenant_state {
         return Err(ShredError::Shredded {
             slot: tenant_slot,
-            seq,
+            seq: Some(seq),
         }
         .into());
     }
@@ -165,8 +167,12 @@ pub fn shred(a: &ShredArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
         Some(id) => {
             let r = keys.subject_ref(&tenant, id)?;
             let slot = KeySlot::Subject(tenant.clone(), r);
-            if let SlotState::Shredded(seq) = keys.vault().load(&slot)? {
-                return Err(ShredError::Shredded { slot, seq }.into());
+            if let SlotState::Shredded(Some(seq)) = keys.vault().load(&slot)? {
+                return Err(ShredError::Shredded {
+                    slot,
+                    seq: Some(seq),
+                }
+                .into());
             }
             Some(r)
         }
