@@ -48,7 +48,7 @@ struct Global {
     /// The TOML config file (default: ./ai-audit.toml when present).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The log's signing key file (from `ai-audit keygen`), for export and epoch roll.
+    /// The log's signing key file (from `ai-audit keygen`), for export, epoch roll and shred.
     #[arg(long, global = true, value_name = "FILE")]
     signing_key: Option<PathBuf>,
     /// The key-encryption key (KEK) file of the crypto-shredding key store
