@@ -1,8 +1,9 @@
 //! Configuration layers of the operator binary. Precedence, highest first:
 //!
-//! 1. command-line flags (`--store`, `--signing-key`, `--key`, `--log`);
+//! 1. command-line flags (`--store`, `--signing-key`, `--kek`, `--key`, `--log`);
 //! 2. environment variables ([`STORE_ENV`], [`SIGNING_KEY_FILE_ENV`] — or
-//!    the key itself in [`crate::SIGNING_KEY_ENV`] —, [`VERIFIER_KEYS_ENV`],
+//!    the key itself in [`crate::SIGNING_KEY_ENV`] —, [`KEK_FILE_ENV`] — or
+//!    the KEK itself in [`crate::shred::KEK_ENV`] —, [`VERIFIER_KEYS_ENV`],
 //!    [`LOG_ENV`]);
 //! 3. the TOML config file: `--config FILE`, else [`CONFIG_ENV`], else
 //!    [`DEFAULT_CONFIG_FILE`] in the current folder if it exists.
@@ -15,6 +16,7 @@
 //! store = "sqlite://audit.db"
 //! signing_key_file = "log.key"
 //! verifier_keys = ["log.vkey"]
+//! kek_file = "kek.key"
 //! log = "audit.example.com/log"
 //! ```
 
@@ -34,6 +36,9 @@ pub const SIGNING_KEY_FILE_ENV: &str = "AI_AUDIT_SIGNING_KEY_FILE";
 /// Environment variable with pinned verifier keys (strings or files),
 /// separated by commas or white space.
 pub const VERIFIER_KEYS_ENV: &str = "AI_AUDIT_VERIFIER_KEYS";
+/// Environment variable naming the key-encryption key file (KEK) of the
+/// crypto-shredding key store (used by `shred` and `inspect --decrypt`).
+pub const KEK_FILE_ENV: &str = "AI_AUDIT_KEK_FILE";
 /// Environment variable with the log name (used by `keygen`).
 pub const LOG_ENV: &str = "AI_AUDIT_LOG";
 /// The config file read when present in the current folder.
@@ -55,6 +60,10 @@ pub struct Layer {
     pub verifier_keys: Vec<String>,
     /// Log name.
     pub log: Option<String>,
+    /// Key-encryption key (KEK) file.
+    pub kek_file: Option<PathBuf>,
+    /// Whether the KEK itself is in [`crate::shred::KEK_ENV`].
+    pub kek_in_env: bool,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +73,7 @@ struct FileConfig {
     signing_key_file: Option<PathBuf>,
     verifier_keys: Option<Vec<String>>,
     log: Option<String>,
+    kek_file: Option<PathBuf>,
 }
 
 impl Layer {
@@ -84,6 +94,8 @@ impl Layer {
                 })
                 .unwrap_or_default(),
             log: nonempty(LOG_ENV),
+            kek_file: nonempty(KEK_FILE_ENV).map(PathBuf::from),
+            kek_in_env: nonempty(crate::shred::KEK_ENV).is_some(),
         }
     }
 
@@ -116,6 +128,8 @@ impl Layer {
                 })
                 .collect(),
             log: cfg.log,
+            kek_file: cfg.kek_file.map(rel),
+            kek_in_env: false,
         })
     }
 
@@ -160,8 +174,14 @@ impl Settings {
     /// Merges `layers`, highest precedence first.
     pub fn resolve(layers: impl IntoIterator<Item = Layer>) -> Settings {
         let mut m = Layer::default();
-        let mut key_set = false;
+        let (mut key_set, mut kek_set) = (false, false);
         for l in layers {
+            if !kek_set && (l.kek_file.is_some() || l.kek_in_env) {
+                // As for the signing key: a file beats the key at the same layer.
+                m.kek_in_env = l.kek_file.is_none();
+                m.kek_file = l.kek_file.clone();
+                kek_set = true;
+            }
             m.store = m.store.or(l.store);
             if !key_set && (l.signing_key_file.is_some() || l.signing_key_in_env) {
                 // A key file beats the key itself at the same layer.
@@ -201,6 +221,16 @@ impl Settings {
             &self.merged.signing_key_file,
             self.merged.signing_key_in_env,
         ) {
+            (Some(f), _) => Some(Some(f.as_path())),
+            (None, true) => Some(None),
+            (None, false) => None,
+        }
+    }
+
+    /// Where the KEK is: `Some(Some(file))`, `Some(None)` for the KEK in
+    /// [`crate::shred::KEK_ENV`], `None` when not configured.
+    pub fn kek(&self) -> Option<Option<&Path>> {
+        match (&self.merged.kek_file, self.merged.kek_in_env) {
             (Some(f), _) => Some(Some(f.as_path())),
             (None, true) => Some(None),
             (None, false) => None,
@@ -271,6 +301,23 @@ mod tests {
         let e = env(&[(crate::keys::SIGNING_KEY_ENV, "PRIVATE+KEY+…")]);
         assert_eq!(Settings::resolve([e, file]).signing_key(), Some(None));
         assert_eq!(Settings::resolve([Layer::default()]).signing_key(), None);
+    }
+
+    #[test]
+    fn the_kek_resolves_like_the_signing_key() {
+        let file = Layer::from_toml(Path::new("/etc/a/c.toml"), "kek_file = \"kek.key\"").unwrap();
+        assert_eq!(
+            Settings::resolve([Layer::default(), file.clone()]).kek(),
+            Some(Some(Path::new("/etc/a/kek.key")))
+        );
+        let e = env(&[(crate::shred::KEK_ENV, "00")]);
+        assert_eq!(Settings::resolve([e, file.clone()]).kek(), Some(None));
+        let both = env(&[(crate::shred::KEK_ENV, "00"), (KEK_FILE_ENV, "k2")]);
+        assert_eq!(
+            Settings::resolve([both, file]).kek(),
+            Some(Some(Path::new("k2")))
+        );
+        assert_eq!(Settings::resolve([Layer::default()]).kek(), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::id::TenantId;
 use crate::keys::KeyError;
 use crate::log::LogError;
 use crate::package::PackageError;
+use crate::shred::ShredError;
 use crate::store::StoreError;
 
 /// Why an operator command could not run. Every variant carries what an
@@ -82,6 +83,16 @@ pub enum CliError {
     /// No signing key was given.
     #[error("no signing key configured")]
     NoSigningKey,
+    /// No key-encryption key (KEK) was given (`shred`, `inspect --decrypt`).
+    #[error("no key-encryption key (KEK) configured")]
+    NoKek,
+    /// An irreversible command was not confirmed: no terminal to ask on
+    /// and no `--yes`, or the operator did not answer `yes`.
+    #[error("not confirmed: {0}")]
+    NotConfirmed(String),
+    /// Sealing, opening or shredding failed (already shredded, wrong KEK …).
+    #[error(transparent)]
+    Shred(#[from] ShredError),
     /// An output file exists already.
     #[error("{0} exists")]
     Exists(PathBuf),
@@ -123,7 +134,7 @@ impl CliError {
                  `ai-audit demo` creates a store to try things on".into()
             }
             CliError::Config { .. } => {
-                "keys are store, signing_key_file, verifier_keys and log (see `ai-audit --help`)".into()
+                "keys are store, signing_key_file, kek_file, verifier_keys and log (see `ai-audit --help`)".into()
             }
             CliError::Range { .. } => {
                 "write FROM..TO (TO excluded), FROM..=TO, FROM.. or one value; times as 2026-11-22T09:00:00Z".into()
@@ -151,6 +162,21 @@ impl CliError {
                 super::SIGNING_KEY_FILE_ENV,
                 crate::keys::SIGNING_KEY_ENV
             ),
+            CliError::NoKek => format!(
+                "pass --kek FILE (64 hex digits, mode 0600), set {} or {}, or kek_file in the config",
+                super::KEK_FILE_ENV,
+                crate::shred::KEK_ENV
+            ),
+            CliError::NotConfirmed(_) => {
+                "run it on a terminal and answer yes, or pass --yes (scripts) once you are sure".into()
+            }
+            CliError::Shred(ShredError::Shredded { .. }) => {
+                "shredding is irreversible and done once; `ai-audit list --kind shred` shows the tombstones".into()
+            }
+            CliError::Shred(ShredError::Kek(_) | ShredError::KekMismatch { .. }) => {
+                "use the KEK the store's keys were wrapped under (the one the collector runs with)".into()
+            }
+            CliError::Shred(_) => "check the KEK and the store; `ai-audit verify` checks the entries".into(),
             CliError::Exists(_) => "pass --force to overwrite it, or choose another path".into(),
             CliError::Invalid(_) => "see `ai-audit help <command>`".into(),
             CliError::Io { .. } => "check that the path exists and is readable (or writable)".into(),

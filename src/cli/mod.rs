@@ -19,7 +19,7 @@ mod url;
 mod verify;
 
 pub use config::{Layer, Settings, CONFIG_ENV, DEFAULT_CONFIG_FILE, STORE_ENV};
-pub use config::{LOG_ENV, SIGNING_KEY_FILE_ENV, VERIFIER_KEYS_ENV};
+pub use config::{KEK_FILE_ENV, LOG_ENV, SIGNING_KEY_FILE_ENV, VERIFIER_KEYS_ENV};
 pub use error::CliError;
 pub use query::{
     check_signer, entry_summary, find_by_id, find_entry, first_seq, list, list_in, log_name, stats,

@@ -294,7 +294,16 @@ pub fn entry_summary(e: &Entry) -> String {
             format!("links epoch {} (size {})", l.prev_epoch, l.size)
         }
         Ok(Body::StoreRepair(r)) => format!("repair {}", r.reason),
-        // Kinds added later (a shred tombstone) show no summary until given one.
+        Ok(Body::Shred(s)) => match &s.subject {
+            Some(r) => format!(
+                "shred subject {} by {} ({})",
+                r.to_hex(),
+                s.actor.as_str(),
+                s.reason
+            ),
+            None => format!("shred tenant by {} ({})", s.actor.as_str(), s.reason),
+        },
+        // Kinds added later show no summary until given one.
         #[allow(unreachable_patterns)]
         Ok(_) => String::new(),
         Err(e) => format!("(body does not decode: {e})"),

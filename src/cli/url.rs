@@ -105,6 +105,17 @@ impl OpenStore {
             OpenStore::Memory(s) => s.clone(),
         }
     }
+
+    /// The crypto-shredding key vault of the store: the same SQLite file or
+    /// Redis database; an empty in-process vault for `memory:`.
+    pub fn key_vault(&self) -> Arc<dyn crate::shred::KeyVault> {
+        match self {
+            OpenStore::Sqlite(s) => s.clone(),
+            #[cfg(feature = "redis")]
+            OpenStore::Redis(s) => s.clone(),
+            OpenStore::Memory(_) => Arc::new(crate::shred::MemoryVault::new()),
+        }
+    }
 }
 
 impl StoreUrl {

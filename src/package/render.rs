@@ -1,8 +1,8 @@
 //! The report of [`super::verify_package`] as text a person reads and as
 //! the JSON a script reads (schema `ai-audit-verify/v1`, SPEC §8.7).
-//! `ai-audit verify ZIP` renders with it; `ai-audit-verify` still holds a
-//! copy of the same code (tests/it/cli.rs checks that both print the same
-//! bytes for the same package) until it is switched to this module.
+//! Both `ai-audit verify ZIP` and `ai-audit-verify` render with it
+//! (tests/it/cli.rs checks that both print the same bytes for the same
+//! package).
 
 use serde::Serialize;
 

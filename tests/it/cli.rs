@@ -14,8 +14,10 @@ use ai_audit::*;
 use crate::support::{body_of_kind, signer, tenant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ai-audit");
-const ENV: [&str; 6] = [
+const ENV: [&str; 8] = [
     "AI_AUDIT_STORE",
+    "AI_AUDIT_KEK",
+    "AI_AUDIT_KEK_FILE",
     "AI_AUDIT_CONFIG",
     "AI_AUDIT_SIGNING_KEY",
     "AI_AUDIT_SIGNING_KEY_FILE",
@@ -636,6 +638,7 @@ fn readme_walkthrough_runs_word_for_word() {
         .join("examples")
         .join("record");
     let dir = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
     for cmd in &cmds {
         let words: Vec<&str> = cmd.split_whitespace().collect();
         let (program, args): (PathBuf, &[&str]) = match words.as_slice() {
@@ -664,8 +667,36 @@ fn readme_walkthrough_runs_word_for_word() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        outputs.push((
+            cmd.clone(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ));
     }
     assert!(dir.path().join("evidence.zip").is_file());
+    // The shredding part: readable before, "shredded at seq N" after.
+    let decrypts: Vec<&String> = outputs
+        .iter()
+        .filter(|(c, _)| c.contains("--decrypt"))
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(decrypts.len(), 2, "{cmds:?}");
+    assert!(
+        decrypts[0].contains("text: \"Question 4: why was my loan declined?\""),
+        "{}",
+        decrypts[0]
+    );
+    let (_, shred) = outputs.iter().find(|(c, _)| c.contains(" shred ")).unwrap();
+    let seq = shred
+        .split("tombstone at seq ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("{shred}"));
+    assert!(
+        decrypts[1].contains(&format!("shredded at seq {seq}")),
+        "{}",
+        decrypts[1]
+    );
+    assert!(!decrypts[1].contains("Question 4"));
 }
 
 /// `--store redis://…?prefix=P` reads the Redis store (feature `redis`;
@@ -749,4 +780,319 @@ fn indexed_listing_equals_the_scan() {
         assert!(!a.is_empty(), "{f:?} selects something");
         assert_eq!(a, b, "{f:?}");
     }
+}
+
+/// A site whose store holds sealed fields: tenant acme (seq 0, 1: subject
+/// customer-1; seq 2: customer-2; seq 3: the tenant key), tenant globex
+/// (seq 0: the tenant key), keys wrapped under `kek.key`; `other.kek` is
+/// another KEK. Keys come from a seeded source so that outputs are stable.
+fn sealed_site() -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let s = signer();
+    s.write_key_file(&dir.path().join("log.key")).unwrap();
+    std::fs::write(
+        dir.path().join("log.vkey"),
+        format!("{}\n", s.verifier_key()),
+    )
+    .unwrap();
+    LocalKek::from_bytes([0x4b; 32])
+        .write_file(&dir.path().join("kek.key"))
+        .unwrap();
+    LocalKek::from_bytes([0x4c; 32])
+        .write_file(&dir.path().join("other.kek"))
+        .unwrap();
+    let store =
+        Arc::new(SqliteStore::open(dir.path().join("audit.db"), SqliteOptions::default()).unwrap());
+    let keys = Arc::new(
+        KeyStore::builder(Arc::new(LocalKek::from_bytes([0x4b; 32])), store.clone())
+            .random(Arc::new(SeededRandom::new(5)))
+            .dangerous_key_source(Arc::new(SeededRandom::new(6)))
+            .build(),
+    );
+    let collector = Collector::builder(LogName::new("test.example/log").unwrap(), s, store)
+        .key_store(keys)
+        .clock(Arc::new(ManualClock::new(
+            Timestamp::parse("2026-11-22T10:00:00.000000Z").unwrap(),
+            60_000_000,
+        )))
+        .random(Arc::new(SeededRandom::new(9)))
+        .build()
+        .unwrap();
+    for (t, subject, n) in [
+        ("acme", Some("customer-1"), 0),
+        ("acme", Some("customer-1"), 1),
+        ("acme", Some("customer-2"), 2),
+        ("acme", None, 3),
+        ("globex", None, 0),
+    ] {
+        let mut d = collector.start(&tenant(t)).unwrap();
+        if let Some(s) = subject {
+            d.set_subject(s).unwrap();
+        }
+        d.set_input_sealed(&format!("PLAINTEXT<{t}/{n}>")).unwrap();
+        d.set_action(Action::Allow);
+        d.emit().unwrap();
+    }
+    collector.log().seal_all().unwrap();
+    Site { dir }
+}
+
+const SHRED_SUBJECT: [&str; 10] = [
+    STORE,
+    "--signing-key=log.key",
+    "--kek=kek.key",
+    "shred",
+    "--tenant",
+    "acme",
+    "--subject",
+    "customer-1",
+    "--actor=dpo-1",
+    "--reason=gdpr_art17",
+];
+
+#[test]
+fn inspect_shows_sealed_metadata_and_with_the_kek_the_text() {
+    let s = sealed_site();
+    let t = s.case(
+        "inspect_sealed",
+        &[STORE, "inspect", "--tenant", "acme", "--seq", "0"],
+    );
+    assert!(t.contains("raw_input") && !t.contains("PLAINTEXT"), "{t}");
+    let t = s.case(
+        "inspect_decrypt",
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "0",
+        ],
+    );
+    assert!(t.contains("text: \"PLAINTEXT<acme/0>\""), "{t}");
+    let t = s.run(
+        &[
+            STORE,
+            "--json",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "3",
+        ],
+        &[("AI_AUDIT_KEK_FILE", "kek.key")],
+    );
+    let v: serde_json::Value = serde_json::from_str(t.split("--- stderr").next().unwrap()).unwrap();
+    assert_eq!(v["sealed"][0]["text"], "PLAINTEXT<acme/3>");
+    assert_eq!(v["entry"]["seq"], 3);
+    let kek_hex = "4b".repeat(32);
+    let t = s.run(
+        &[
+            STORE,
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "globex",
+            "--seq",
+            "0",
+        ],
+        &[("AI_AUDIT_KEK", kek_hex.as_str())],
+    );
+    assert!(
+        t.contains("PLAINTEXT<globex/0>"),
+        "the KEK itself in AI_AUDIT_KEK: {t}"
+    );
+    let t = s.case(
+        "inspect_wrong_kek",
+        &[
+            STORE,
+            "--kek=other.kek",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "0",
+        ],
+    );
+    assert_eq!(exit_code(&t), "2");
+    assert!(!t.contains("PLAINTEXT"));
+    let t = s.case(
+        "inspect_decrypt_no_kek",
+        &[
+            STORE,
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "0",
+        ],
+    );
+    assert_eq!(exit_code(&t), "2");
+}
+
+#[test]
+fn shred_a_subject_then_a_tenant_and_the_store_still_verifies() {
+    let s = sealed_site();
+    // Refusals first: nothing may change.
+    let t = s.case("shred_needs_yes", &SHRED_SUBJECT);
+    assert_eq!(exit_code(&t), "2");
+    assert!(t.contains("--yes"), "{t}");
+    let mut unknown = SHRED_SUBJECT.to_vec();
+    unknown[5] = "nobody";
+    unknown.push("--yes");
+    assert_eq!(exit_code(&s.case("shred_unknown_tenant", &unknown)), "2");
+    let no_kek: Vec<&str> = SHRED_SUBJECT
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with("--kek"))
+        .chain(["--yes"])
+        .collect();
+    assert_eq!(exit_code(&s.case("shred_no_kek", &no_kek)), "2");
+    let mut wrong = SHRED_SUBJECT.to_vec();
+    wrong[2] = "--kek=other.kek";
+    wrong.push("--yes");
+    assert_eq!(exit_code(&s.case("shred_wrong_kek", &wrong)), "2");
+    let t = s.run(&[STORE, "list", "--kind", "shred"], &[]);
+    assert!(t.contains("0 entries"), "nothing was shredded: {t}");
+
+    let mut yes = SHRED_SUBJECT.to_vec();
+    yes.push("--yes");
+    let t = s.case("shred_subject", &yes);
+    assert!(
+        t.contains("seq 4") && t.contains("2 sealed fields in 2 entries"),
+        "{t}"
+    );
+    assert!(!t.contains("customer-1"), "the subject id is not printed");
+    let t = s.case(
+        "inspect_after_shred",
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "1",
+        ],
+    );
+    assert!(
+        t.contains("shredded at seq 4") && !t.contains("PLAINTEXT"),
+        "{t}"
+    );
+    let t = s.run(
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "2",
+        ],
+        &[],
+    );
+    assert!(
+        t.contains("PLAINTEXT<acme/2>"),
+        "other subjects stay readable: {t}"
+    );
+    let t = s.case("shred_twice", &yes);
+    assert_eq!(exit_code(&t), "2");
+    assert!(t.contains("shredded at seq 4"), "{t}");
+
+    let t = s.run(
+        &[
+            STORE,
+            "--json",
+            "--signing-key=log.key",
+            "--kek=kek.key",
+            "shred",
+            "--tenant",
+            "acme",
+            "--actor=ops",
+            "--reason=tenant_offboarding",
+            "--yes",
+        ],
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_str(t.split("--- stderr").next().unwrap()).unwrap();
+    assert_eq!(v["tombstone_seq"], 5);
+    assert_eq!(v["scope"], "tenant");
+    assert_eq!(
+        (v["entries"].as_u64(), v["sealed_fields"].as_u64()),
+        (Some(4), Some(4))
+    );
+    let t = s.run(
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "acme",
+            "--seq",
+            "3",
+        ],
+        &[],
+    );
+    assert!(t.contains("shredded at seq 5"), "{t}");
+    let t = s.run(
+        &[
+            STORE,
+            "--kek=kek.key",
+            "inspect",
+            "--decrypt",
+            "--tenant",
+            "globex",
+            "--seq",
+            "0",
+        ],
+        &[],
+    );
+    assert!(
+        t.contains("PLAINTEXT<globex/0>"),
+        "other tenants stay readable: {t}"
+    );
+    let t = s.run(&[STORE, "list", "--tenant", "acme", "--kind", "shred"], &[]);
+    assert!(
+        t.contains("shred subject ") && t.contains("shred tenant by ops (tenant_offboarding)"),
+        "{t}"
+    );
+    assert!(t.contains("2 entries"), "{t}");
+    let t = s.run(&[STORE, "verify", "--key", "log.vkey"], &[]);
+    assert_eq!(exit_code(&t), "0", "{t}");
+}
+
+/// Keys destroyed but no tombstone appended (a crash in between): running
+/// the same `shred` again appends the tombstone instead of refusing.
+#[test]
+fn shred_again_after_a_lost_tombstone_appends_it() {
+    let s = sealed_site();
+    let store = Arc::new(SqliteStore::open(s.path("audit.db"), SqliteOptions::default()).unwrap());
+    let keys = KeyStore::builder(Arc::new(LocalKek::from_bytes([0x4b; 32])), store.clone()).build();
+    let acme = tenant("acme");
+    let r = keys.subject_ref(&acme, "customer-1").unwrap();
+    let slot = KeySlot::Subject(acme.clone(), r);
+    store.destroy(&slot).unwrap();
+    assert!(matches!(
+        store.load(&slot).unwrap(),
+        SlotState::Shredded(None)
+    ));
+    drop((keys, store));
+    let mut yes = SHRED_SUBJECT.to_vec();
+    yes.push("--yes");
+    let t = s.run(&yes, &[]);
+    assert_eq!(exit_code(&t), "0", "{t}");
+    assert!(t.contains("tombstone at seq 4"), "{t}");
+    let t = s.run(&yes, &[]);
+    assert!(
+        t.contains("shredded at seq 4") && exit_code(&t) == "2",
+        "{t}"
+    );
 }

@@ -1,6 +1,8 @@
 //! `ai-audit-verify`: checks an ai-audit evidence package offline against
 //! pinned verifier keys. Thin: parses arguments, calls
-//! [`ai_audit::verify_package`], renders the report.
+//! [`ai_audit::verify_package`], renders the report with
+//! [`ai_audit::package::render_human`] / [`ai_audit::package::render_json`]
+//! (the code `ai-audit verify ZIP` renders with).
 //!
 //! Exit codes: 0 verified, 1 not verified, 2 could not run.
 
@@ -9,19 +11,14 @@ use std::io::{BufReader, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ai_audit::package::{verify_package_with, PackageReport, Progress, VerifyOptions};
-use ai_audit::{KeyRing, Verdict, VerifierKey};
+use ai_audit::package::{render_human, render_json, verify_package_with, Progress, VerifyOptions};
+use ai_audit::{KeyRing, VerifierKey};
 use clap::{Parser, ValueEnum};
-use serde::Serialize;
 
 mod progress;
 
 /// Largest key file read.
 const MAX_KEY_FILE_BYTES: u64 = 4096;
-/// Failures listed in human output; `--json` lists all.
-const MAX_HUMAN_FAILURES: usize = 20;
-/// The `schema` value of `--json` output.
-const JSON_SCHEMA: &str = "ai-audit-verify/v1";
 
 /// Verify an ai-audit evidence package against pinned public keys.
 #[derive(Parser, Debug)]
@@ -122,107 +119,4 @@ fn run(args: &Args) -> Result<bool, String> {
     // A closed stdout (e.g. `| head -1`) must not turn a verdict into a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
     Ok(report.is_verified())
-}
-
-#[derive(Serialize)]
-struct JsonOut<'a> {
-    schema: &'static str,
-    verdict: Verdict,
-    verified: bool,
-    package: &'a Option<ai_audit::package::PackageSummary>,
-    entries_checked: u64,
-    checks_passed: u64,
-    failures: &'a [ai_audit::Finding],
-    warnings: &'a [ai_audit::Finding],
-}
-
-fn render_json(r: &PackageReport) -> Result<String, String> {
-    serde_json::to_string_pretty(&JsonOut {
-        schema: JSON_SCHEMA,
-        verdict: r.verdict(),
-        verified: r.is_verified(),
-        package: &r.summary,
-        entries_checked: r.report.entries_checked,
-        checks_passed: r.report.checks_passed,
-        failures: &r.report.failures,
-        warnings: &r.report.warnings,
-    })
-    .map_err(|e| e.to_string())
-}
-
-/// One sentence a non-programmer understands.
-fn headline(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Verified => "VERIFIED: the package is complete, unaltered and signed by a key you pinned.",
-        Verdict::Tampered => "NOT VERIFIED (tampered): something in the package was changed after it was signed.",
-        Verdict::Truncated => "NOT VERIFIED (truncated): records are missing at the start or the end.",
-        Verdict::Missing => "NOT VERIFIED (missing): records are missing from the middle of the log.",
-        Verdict::Reordered => "NOT VERIFIED (reordered): records are out of order.",
-        Verdict::Forked => "NOT VERIFIED (forked): the log shows two different histories.",
-        Verdict::UnknownKey => "NOT VERIFIED (unknown_key): it is signed by a key you did not provide.",
-        Verdict::Malformed => "NOT VERIFIED (malformed): the file is damaged or is not a valid evidence package.",
-        Verdict::UnsupportedVersion => "NOT VERIFIED (unsupported_version): it uses a format version this verifier does not read.",
-        _ => "NOT VERIFIED: a check failed.",
-    }
-}
-
-fn render_human(r: &PackageReport, ring: &KeyRing) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", headline(r.verdict()));
-    let _ = writeln!(out);
-    if let Some(s) = &r.summary {
-        let _ = writeln!(
-            out,
-            "Package (as its manifest claims): {} package of log {}, {} entries in {} files, producer {} ({})",
-            match s.kind {
-                ai_audit::package::PackageKind::Log => "log",
-                _ => "disclosure",
-            },
-            s.log,
-            s.entries,
-            s.files,
-            s.producer,
-            s.producer_key_id
-        );
-        for t in &s.tenants {
-            let _ = writeln!(
-                out,
-                "  tenant {}: {} entries, seq {}..={}, {} checkpoints",
-                t.tenant, t.entries, t.first_seq, t.last_seq, t.checkpoints
-            );
-        }
-    }
-    let pinned: Vec<String> = ring
-        .iter()
-        .map(|k| format!("{} ({})", k.name(), k.id()))
-        .collect();
-    let _ = writeln!(out, "Pinned keys: {}", pinned.join(", "));
-    let _ = writeln!(
-        out,
-        "Checked {} entries; {} checks passed, {} failed.",
-        r.report.entries_checked,
-        r.report.checks_passed,
-        r.report.failures.len()
-    );
-    if !r.report.failures.is_empty() {
-        let _ = writeln!(out, "\nFailures:");
-        for f in r.report.failures.iter().take(MAX_HUMAN_FAILURES) {
-            let _ = writeln!(out, "  - {f}");
-        }
-        if r.report.failures.len() > MAX_HUMAN_FAILURES {
-            let _ = writeln!(
-                out,
-                "  … and {} more (use --json for the full list)",
-                r.report.failures.len() - MAX_HUMAN_FAILURES
-            );
-        }
-    }
-    if !r.report.warnings.is_empty() {
-        let _ = writeln!(out, "\nWarnings:");
-        for f in &r.report.warnings {
-            let _ = writeln!(out, "  - [{}] at {}: {}", f.check, f.location, f.detail);
-        }
-    }
-    out
 }

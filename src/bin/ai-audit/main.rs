@@ -20,9 +20,10 @@ Exit codes:
   2  could not run: bad arguments, bad store URL, missing store or key, I/O
 
 Configuration, highest precedence first: flags; environment (AI_AUDIT_STORE,
-AI_AUDIT_SIGNING_KEY_FILE or AI_AUDIT_SIGNING_KEY, AI_AUDIT_VERIFIER_KEYS,
-AI_AUDIT_LOG); the TOML file from --config, AI_AUDIT_CONFIG, or ./ai-audit.toml
-(keys: store, signing_key_file, verifier_keys, log).";
+AI_AUDIT_SIGNING_KEY_FILE or AI_AUDIT_SIGNING_KEY, AI_AUDIT_KEK_FILE or
+AI_AUDIT_KEK, AI_AUDIT_VERIFIER_KEYS, AI_AUDIT_LOG); the TOML file from
+--config, AI_AUDIT_CONFIG, or ./ai-audit.toml (keys: store, signing_key_file,
+kek_file, verifier_keys, log).";
 
 /// Tamper-evident AI decision receipts: the operator tool.
 ///
@@ -47,9 +48,13 @@ struct Global {
     /// The TOML config file (default: ./ai-audit.toml when present).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The log's signing key file (from `ai-audit keygen`), for export and epoch roll.
+    /// The log's signing key file (from `ai-audit keygen`), for export, epoch roll and shred.
     #[arg(long, global = true, value_name = "FILE")]
     signing_key: Option<PathBuf>,
+    /// The key-encryption key (KEK) file of the crypto-shredding key store
+    /// (64 hex digits, mode 0600), for shred and inspect --decrypt.
+    #[arg(long, global = true, value_name = "FILE")]
+    kek: Option<PathBuf>,
     /// Print JSON for scripts instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -77,6 +82,9 @@ enum Command {
     Checkpoint(commands::CheckpointArgs),
     /// Write a C2SP tlog-proof file for one entry.
     Prove(commands::ProveArgs),
+    /// Crypto-shred a tenant or one data subject: destroy the keys of their
+    /// sealed fields (irreversible) and append a signed shred tombstone.
+    Shred(commands::ShredArgs),
     /// Roll a tenant over to a new epoch, or archive a closed one.
     #[command(subcommand)]
     Epoch(commands::EpochCommand),
@@ -121,6 +129,7 @@ fn settings(g: &Global) -> Result<Settings, CliError> {
     let flags = Layer {
         store: g.store.clone().map(|s| (s, None)),
         signing_key_file: g.signing_key.clone(),
+        kek_file: g.kek.clone(),
         ..Layer::default()
     };
     let env = Layer::from_env(|k| std::env::var(k).ok());
@@ -155,6 +164,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Inspect(a) => commands::inspect(&a, &ctx),
         Command::Checkpoint(a) => commands::checkpoint(&a, &ctx),
         Command::Prove(a) => commands::prove(&a, &ctx),
+        Command::Shred(a) => commands::shred(&a, &ctx),
         Command::Epoch(a) => commands::epoch(&a, &ctx),
         Command::Completions { .. } => Ok(Outcome::Ok),
     }

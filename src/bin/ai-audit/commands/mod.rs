@@ -5,6 +5,7 @@ mod epoch;
 mod export;
 mod keygen;
 mod read;
+mod shred;
 mod verify;
 
 pub use epoch::{epoch, EpochCommand};
@@ -14,6 +15,7 @@ pub use read::{
     checkpoint, inspect, list, prove, stats, CheckpointArgs, InspectArgs, ListArgs, ProveArgs,
     StatsArgs,
 };
+pub use shred::{shred, ShredArgs};
 pub use verify::{verify, VerifyArgs};
 
 use std::fs::File;
@@ -94,6 +96,16 @@ fn signing_key(ctx: &Ctx) -> Result<LocalSigner, CliError> {
         }),
         None => Err(CliError::NoSigningKey),
     }
+}
+
+/// The crypto-shredding key store of the opened store, under the configured KEK.
+fn key_store(ctx: &Ctx, opened: &OpenStore) -> Result<ai_audit::KeyStore, CliError> {
+    let kek = match ctx.settings.kek() {
+        Some(Some(path)) => ai_audit::LocalKek::from_file(path)?,
+        Some(None) => ai_audit::LocalKek::from_env()?,
+        None => return Err(CliError::NoKek),
+    };
+    Ok(ai_audit::KeyStore::builder(std::sync::Arc::new(kek), opened.key_vault()).build())
 }
 
 /// An error and its causes, `: `-separated.

@@ -4,14 +4,27 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use ai_audit::cli::{self, CliError, ListFilter, OpenMode, SeqRange, TimeRange};
-use ai_audit::{EntryId, EntryKind, Epoch, ExternalId, Seq, TenantId};
+use ai_audit::{EntryId, EntryKind, Epoch, ExternalId, Seq, ShredError, TenantId};
 use clap::Args;
 use serde::Serialize;
 
 use crate::output::{print, print_json};
 use crate::{Ctx, Outcome};
 
-use super::{causes, count, open, pinned, refuse_existing, tenant_id};
+use super::{causes, count, key_store, open, pinned, refuse_existing, tenant_id};
+
+/// One sealed field as `inspect` shows it: metadata, and with `--decrypt`
+/// the text or why it cannot be opened.
+#[derive(Serialize)]
+struct SealedRow {
+    field: String,
+    key: String,
+    subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
 
 /// Flags of `ai-audit stats`.
 #[derive(Args)]
@@ -83,7 +96,7 @@ pub struct ListArgs {
     #[arg(long)]
     tenant: Option<String>,
     /// Only this kind (decision, tool_call, human_oversight, policy_flag,
-    /// key_rotation, epoch_link, store_repair).
+    /// key_rotation, epoch_link, store_repair, shred, monitor, contract).
     #[arg(long)]
     kind: Option<String>,
     /// Only decisions with this action (allow, reject, escalate, fail_retry,
@@ -136,7 +149,7 @@ pub fn list(a: &ListArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
                 wire_enum(
                     "kind",
                     k,
-                    "decision, tool_call, human_oversight, policy_flag, key_rotation, epoch_link, store_repair",
+                    "decision, tool_call, human_oversight, policy_flag, key_rotation, epoch_link, store_repair, shred, monitor, contract",
                 )
             })
             .transpose()?,
@@ -204,10 +217,13 @@ pub fn list(a: &ListArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
 
 // ---------------------------------------------------------------- inspect
 
-/// Flags of `ai-audit inspect`. (`--key` is reserved for the data key that
-/// will decrypt sealed fields.)
+/// Flags of `ai-audit inspect`.
 #[derive(Args)]
 pub struct InspectArgs {
+    /// Open the entry's sealed fields with the KEK (--kek FILE,
+    /// AI_AUDIT_KEK_FILE, AI_AUDIT_KEK or kek_file) and show their text.
+    #[arg(long)]
+    decrypt: bool,
     /// The tenant.
     #[arg(long, required_unless_present = "id")]
     tenant: Option<String>,
@@ -233,13 +249,46 @@ pub fn inspect(a: &InspectArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
         (Some(t), Some(seq), None) => cli::find_entry(store.as_ref(), t, Seq(seq))?,
         _ => return Err(CliError::Invalid("give --tenant and --seq, or --id".into())),
     };
+    let keys = if a.decrypt {
+        Some(key_store(ctx, &opened)?)
+    } else {
+        None
+    };
+    let mut sealed = Vec::new();
+    if let Ok(ai_audit::Body::Decision(d)) = entry.body() {
+        for s in &d.sealed {
+            let opened = keys
+                .as_ref()
+                .map(|k| k.open_sealed(entry.tenant(), entry.id(), s));
+            let (text, error) = match opened {
+                None => (None, None),
+                Some(Ok(bytes)) => (Some(String::from_utf8_lossy(&bytes).into_owned()), None),
+                // A KEK that opens nothing is the operator's error, not the field's.
+                Some(Err(e @ (ShredError::Kek(_) | ShredError::KekMismatch { .. }))) => {
+                    return Err(e.into())
+                }
+                Some(Err(e)) => (None, Some(e.to_string())),
+            };
+            sealed.push(SealedRow {
+                field: s.field.to_string(),
+                key: s.key.to_hex(),
+                subject: s.subject.map(|r| r.to_hex()),
+                text,
+                error,
+            });
+        }
+    }
     let line = entry
         .to_line()
         .map_err(|e| CliError::Invalid(format!("entry does not encode: {e}")))?;
     let value: serde_json::Value = serde_json::from_slice(&line)
         .map_err(|e| CliError::Invalid(format!("entry does not decode: {e}")))?;
     if ctx.json {
-        print_json(&value)?;
+        if a.decrypt {
+            print_json(&serde_json::json!({ "entry": value, "sealed": sealed }))?;
+        } else {
+            print_json(&value)?;
+        }
         return Ok(Outcome::Ok);
     }
     let h = entry.header();
@@ -267,6 +316,28 @@ pub fn inspect(a: &InspectArgs, ctx: &Ctx) -> Result<Outcome, CliError> {
     let body = value.get("body").cloned().unwrap_or_default();
     let pretty = serde_json::to_string_pretty(&body).unwrap_or_default();
     let _ = writeln!(out, "body:\n{pretty}");
+    if !sealed.is_empty() {
+        let _ = writeln!(out, "sealed fields:");
+    }
+    for s in &sealed {
+        let subject = s
+            .subject
+            .as_deref()
+            .map_or_else(|| "tenant key".to_owned(), |r| format!("subject {r}"));
+        let _ = writeln!(out, "  {} (data key {}, {subject})", s.field, s.key);
+        match (&s.text, &s.error) {
+            (Some(t), _) => {
+                let _ = writeln!(out, "    text: {t:?}");
+            }
+            (None, Some(e)) => {
+                let _ = writeln!(out, "    cannot open: {e}");
+            }
+            (None, None) => {}
+        }
+    }
+    if !sealed.is_empty() && !a.decrypt {
+        let _ = writeln!(out, "(sealed: `--decrypt` with the KEK shows the text)");
+    }
     let _ = writeln!(
         out,
         "(read from the store, not verified: `ai-audit verify --tenant {}` checks it)",
