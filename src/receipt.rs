@@ -334,12 +334,12 @@ impl DecisionReceipt {
                 Ok(())
             })?;
         }
-        // Provenance records and sealed fields are rare on the hot path:
-        // the generic RFC 8785 encoder writes them (same bytes; the tests
-        // comparing this writer with it cover both lists).
+        // Provenance records are rare and small: the serde JCS record
+        // writer gives their canonical bytes (fields declared in key order;
+        // the tests comparing this writer with the generic encoder cover it).
         if !provenance.is_empty() {
             o.key("provenance")
-                .extend_from_slice(&encoding::to_canonical(provenance)?);
+                .extend_from_slice(&encoding::to_canonical_record(provenance)?);
         }
         if !reasons.is_empty() {
             write_array(o.key("reasons"), reasons, |out, r| {
@@ -348,8 +348,7 @@ impl DecisionReceipt {
             })?;
         }
         if !sealed.is_empty() {
-            o.key("sealed")
-                .extend_from_slice(&encoding::to_canonical(sealed)?);
+            write_array(o.key("sealed"), sealed, write_sealed)?;
         }
         if let Some(id) = session_id {
             encoding::write_string(o.key("session_id"), id.as_str());
@@ -423,6 +422,43 @@ impl Metrics {
         o.end();
         Ok(())
     }
+}
+
+/// One sealed field (SPEC §4.4), keys in RFC 8785 order. Base64 and hex
+/// need no JSON escaping, so they are written straight into the output:
+/// a 1 KiB ciphertext must not cost more to encode than to encrypt.
+fn write_sealed(out: &mut Vec<u8>, f: &crate::shred::SealedField) -> Result<(), EncodingError> {
+    use base64::Engine as _;
+    let crate::shred::SealedField {
+        ct,
+        field,
+        key,
+        nonce,
+        subject,
+    } = f;
+    let mut o = ObjectWriter::begin(out);
+    {
+        let out = o.key("ct");
+        out.push(b'"');
+        let engine = &base64::engine::general_purpose::STANDARD;
+        let start = out.len();
+        let too_long = || EncodingError::Serialize("sealed field ciphertext too long".into());
+        let n = base64::encoded_len(ct.as_bytes().len(), true).ok_or_else(too_long)?;
+        out.resize(start + n, 0);
+        let written = engine
+            .encode_slice(ct.as_bytes(), &mut out[start..])
+            .map_err(|_| too_long())?;
+        out.truncate(start + written);
+        out.push(b'"');
+    }
+    encoding::write_string(o.key("field"), field.as_str());
+    encoding::write_hex_string(o.key("key"), &key.0);
+    encoding::write_hex_string(o.key("nonce"), &nonce.0);
+    if let Some(s) = subject {
+        encoding::write_hex_string(o.key("subject"), &s.0);
+    }
+    o.end();
+    Ok(())
 }
 
 /// `[a,b,…]` with each item written by `item`.
