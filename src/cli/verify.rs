@@ -139,6 +139,10 @@ fn verify_tenant(
         .map(|e| (at(t, Some(e.epoch()), Some(e.seq())), Ok(e)))
         .collect();
     let mut report = verify_segment(items, &notes, keys, &opts);
+    // As for a package (SPEC §8.6 step 5): entries that cannot be shown
+    // sealed because no checkpoint of their epoch is by a pinned key are
+    // `unknown_key`, so the verdict names the cause, not `tampered`.
+    crate::package::explain_unknown_keys(&mut report);
     if starts_mid_chain && first_kind != Some(EntryKind::EpochLink) {
         report.fail(
             Verdict::Truncated,

@@ -36,6 +36,8 @@ pub use read::{
 };
 pub use render::{headline, render_human, render_json, JSON_SCHEMA, MAX_HUMAN_FAILURES};
 pub use reports::ReportOptions;
+#[cfg(feature = "cli")]
+pub(crate) use verify::explain_unknown_keys;
 pub use verify::{
     verify_package, verify_package_with, PackageReport, PackageSummary, Progress, TenantSummary,
     VerifyOptions,

@@ -1006,7 +1006,7 @@ fn explain_truncation(report: &mut Report) {
 /// of that epoch cannot be shown sealed and the next epoch's link cannot be
 /// bound: those consequences are reported as `unknown_key` (detail kept),
 /// so the verdict names the cause.
-fn explain_unknown_keys(report: &mut Report) {
+pub(crate) fn explain_unknown_keys(report: &mut Report) {
     let epoch_of =
         |f: &crate::report::Finding| match f.location.file.as_deref().and_then(FileName::parse) {
             Some(FileName::Checkpoint(_, e, _)) => Some(e),
