@@ -554,19 +554,16 @@ pub fn sealed_field_binding(
     key_hex: &str,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(160 + tenant.len() + field.len());
-    out.extend_from_slice(b"{\"entry\":");
-    write_string(&mut out, entry_hex);
-    out.extend_from_slice(b",\"field\":");
-    write_string(&mut out, field);
-    out.extend_from_slice(b",\"key\":");
-    write_string(&mut out, key_hex);
+    let mut o = ObjectWriter::begin(&mut out);
+    write_string(o.key("entry"), entry_hex);
+    write_string(o.key("field"), field);
+    write_string(o.key("key"), key_hex);
     if let Some(s) = subject_hex {
-        out.extend_from_slice(b",\"subject\":");
-        write_string(&mut out, s);
+        write_string(o.key("subject"), s);
     }
-    out.extend_from_slice(b",\"tenant\":");
-    write_string(&mut out, tenant);
-    out.extend_from_slice(b",\"v\":1}");
+    write_string(o.key("tenant"), tenant);
+    o.key("v").push(b'1');
+    o.end();
     out
 }
 
@@ -582,19 +579,16 @@ pub fn key_wrap_aad(
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(180 + tenant.len());
     out.extend_from_slice(KEY_WRAP_LABEL);
-    out.extend_from_slice(b"{\"id\":");
-    write_string(&mut out, key_hex);
-    out.extend_from_slice(b",\"kek\":");
-    write_string(&mut out, kek_hex);
-    out.extend_from_slice(b",\"purpose\":");
-    write_string(&mut out, purpose);
+    let mut o = ObjectWriter::begin(&mut out);
+    write_string(o.key("id"), key_hex);
+    write_string(o.key("kek"), kek_hex);
+    write_string(o.key("purpose"), purpose);
     if let Some(s) = subject_hex {
-        out.extend_from_slice(b",\"subject\":");
-        write_string(&mut out, s);
+        write_string(o.key("subject"), s);
     }
-    out.extend_from_slice(b",\"tenant\":");
-    write_string(&mut out, tenant);
-    out.extend_from_slice(b",\"v\":1}");
+    write_string(o.key("tenant"), tenant);
+    o.key("v").push(b'1');
+    o.end();
     out
 }
 
