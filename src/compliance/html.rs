@@ -109,38 +109,8 @@ pub(crate) fn render(r: &ComplianceReport) -> String {
     }
     o.push_str("</table>\n");
 
-    let ov = &s.oversight;
     o.push_str("<h2>Human oversight, flags, redactions</h2>\n<table>\n");
-    for (k, v) in [
-        ("sign-offs", ov.signoffs),
-        ("approve", ov.approve),
-        ("override", ov.overridden),
-        ("reject", ov.reject),
-        ("escalate", ov.escalate),
-        ("escalated decisions", ov.escalations),
-        ("escalated decisions reviewed", ov.escalations_reviewed),
-        ("sign-offs with unresolved target", ov.unresolved_targets),
-        ("policy flags", s.flags.total),
-        ("blocked (refusals)", s.flags.blocked),
-        ("flagged", s.flags.flagged),
-        ("redacted", s.flags.redacted),
-        ("decisions with PII stripped", s.redactions.decisions),
-        ("PII values stripped", s.redactions.values),
-        ("tool calls", s.tool_calls.total),
-        ("tool calls denied", s.tool_calls.denied),
-        ("shreds", s.shreds),
-        ("of which data-subject shreds", s.subject_shreds),
-        ("decisions with provenance", s.provenance.decisions),
-        ("provenance records", s.provenance.records),
-        (
-            "decisions using untrusted sources",
-            s.provenance.untrusted_decisions,
-        ),
-        ("trace edges", s.trace.edges),
-        ("decision groups", s.trace.groups),
-        ("invalid trace references", s.trace.issue_count),
-        ("key rotations", s.key_rotations.len() as u64),
-    ] {
+    for (k, v) in s.counts() {
         let _ = writeln!(o, "<tr><th>{k}</th><td class=\"n\">{v}</td></tr>");
     }
     o.push_str("</table>\n");

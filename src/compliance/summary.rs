@@ -305,6 +305,49 @@ fn action_index(a: Action) -> usize {
 }
 
 impl Summary {
+    /// The counters of the report's oversight, flags and redactions table,
+    /// labelled, in report order (one list for the Markdown and HTML
+    /// renderings).
+    pub fn counts(&self) -> Vec<(&'static str, u64)> {
+        let s = self;
+        vec![
+            ("sign-offs", s.oversight.signoffs),
+            ("approve", s.oversight.approve),
+            ("override", s.oversight.overridden),
+            ("reject", s.oversight.reject),
+            ("escalate", s.oversight.escalate),
+            ("escalated decisions", s.oversight.escalations),
+            (
+                "escalated decisions reviewed",
+                s.oversight.escalations_reviewed,
+            ),
+            (
+                "sign-offs with unresolved target",
+                s.oversight.unresolved_targets,
+            ),
+            ("policy flags", s.flags.total),
+            ("blocked (refusals)", s.flags.blocked),
+            ("flagged", s.flags.flagged),
+            ("redacted", s.flags.redacted),
+            ("decisions with PII stripped", s.redactions.decisions),
+            ("PII values stripped", s.redactions.values),
+            ("tool calls", s.tool_calls.total),
+            ("tool calls denied", s.tool_calls.denied),
+            ("shreds", s.shreds),
+            ("of which data-subject shreds", s.subject_shreds),
+            ("decisions with provenance", s.provenance.decisions),
+            ("provenance records", s.provenance.records),
+            (
+                "decisions using untrusted sources",
+                s.provenance.untrusted_decisions,
+            ),
+            ("trace edges", s.trace.edges),
+            ("decision groups", s.trace.groups),
+            ("invalid trace references", s.trace.issue_count),
+            ("key rotations", s.key_rotations.len() as u64),
+        ]
+    }
+
     /// Summarises `log`.
     pub fn of(log: &VerifiedLog) -> Summary {
         let entries = log.entries();
