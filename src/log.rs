@@ -858,6 +858,23 @@ pub(crate) fn inclusion_proof(
     tenant: &TenantId,
     seq: Seq,
 ) -> Result<InclusionProofFile, LogError> {
+    entry_and_proof(store, tenant, seq).map(|(_, file)| file)
+}
+
+/// The entry at `seq` and its inclusion proof under the latest stored
+/// checkpoint of its epoch that covers it. The epoch is read in chunks of
+/// [`crate::package::READ_CHUNK`] entries, so memory stays bounded (one
+/// leaf hash per entry). Shared by the proof command and disclosure export.
+///
+/// # Errors
+/// [`StoreError::InvalidAppend`] (inside [`LogError::Store`]) when there is
+/// no entry at `seq`; [`LogError::SealTimeout`] when no checkpoint covers it
+/// yet; store and checkpoint errors.
+pub(crate) fn entry_and_proof(
+    store: &dyn Store,
+    tenant: &TenantId,
+    seq: Seq,
+) -> Result<(Entry, InclusionProofFile), LogError> {
     let entry = store
         .read(tenant, seq, Seq(seq.0.saturating_add(1)))?
         .pop()
@@ -877,16 +894,26 @@ pub(crate) fn inclusion_proof(
             tenant: tenant.clone(),
             seq,
         })?;
-    let entries = store.read(tenant, start, Seq(start.0 + stored.size.0))?;
-    let tree: MerkleTree = entries.iter().map(|e| leaf_hash(&e.hash().0)).collect();
+    let mut tree = MerkleTree::new();
+    let mut from = start;
+    let end = Seq(start.0 + stored.size.0);
+    while from < end {
+        let chunk = store.read(
+            tenant,
+            from,
+            Seq(end.0.min(from.0 + crate::package::READ_CHUNK)),
+        )?;
+        let Some(last) = chunk.last() else { break };
+        from = Seq(last.seq().0 + 1);
+        for e in &chunk {
+            tree.push(leaf_hash(&e.hash().0));
+        }
+    }
     let proof = tree
         .inclusion_proof(LeafIndex(index), stored.size)
         .map_err(CheckpointError::Inclusion)?;
-    Ok(InclusionProofFile::from_note(
-        LeafIndex(index),
-        proof.path,
-        stored.note,
-    )?)
+    let file = InclusionProofFile::from_note(LeafIndex(index), proof.path, stored.note)?;
+    Ok((entry, file))
 }
 
 /// [`AuditLog::archive_epoch`] on any store (no signer needed).

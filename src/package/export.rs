@@ -17,16 +17,17 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 use super::manifest::{manifest_note_text, FileRecord, Head, Manifest, PackageKind, TenantRecord};
 use super::name::FileName;
 use super::PackageError;
-use crate::checkpoint::{InclusionProofFile, SignedCheckpoint};
+use crate::checkpoint::SignedCheckpoint;
 use crate::clock::Timestamp;
 use crate::encoding::to_canonical;
 use crate::entry::Entry;
 use crate::hash::Hash32;
 use crate::id::{Epoch, LogName, Seq, TenantId};
 use crate::keys::Signer;
-use crate::merkle::{leaf_hash, LeafIndex, MerkleTree, TreeSize};
+use crate::log::LogError;
+use crate::merkle::{leaf_hash, MerkleTree, TreeSize};
 use crate::note::sign_note;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Entries read from the store per call while exporting.
 pub const READ_CHUNK: u64 = 4096;
@@ -443,37 +444,17 @@ pub fn export_disclosure<W: Write + Seek>(
     )?;
     let mut rec: Option<TenantRecord> = None;
     for seq in seqs {
-        let entry = store
-            .read(tenant, seq, Seq(seq.0.saturating_add(1)))?
-            .pop()
-            .ok_or_else(|| PackageError::Scope(format!("tenant {tenant} has no seq {seq}")))?;
-        let epoch = entry.epoch();
-        let start = store.epoch_start(tenant, epoch)?.unwrap_or(seq);
-        let index = seq.0 - start.0;
-        let stored = store
-            .checkpoints(tenant, epoch)?
-            .into_iter()
-            .rev()
-            .find(|c| c.size.0 > index)
-            .ok_or_else(|| {
-                PackageError::Scope(format!("seq {seq} is not covered by a checkpoint yet"))
+        let (entry, file) =
+            crate::log::entry_and_proof(store, tenant, seq).map_err(|e| match e {
+                LogError::Store(StoreError::InvalidAppend { .. }) => {
+                    PackageError::Scope(format!("tenant {tenant} has no seq {seq}"))
+                }
+                LogError::SealTimeout { .. } => {
+                    PackageError::Scope(format!("seq {seq} is not covered by a checkpoint yet"))
+                }
+                LogError::Store(e) => PackageError::from(e),
+                e => PackageError::Scope(format!("inclusion proof of seq {seq}: {e}")),
             })?;
-        let mut tree = MerkleTree::new();
-        let mut from = start;
-        let end = Seq(start.0 + stored.size.0);
-        while from < end {
-            let chunk = store.read(tenant, from, Seq(end.0.min(from.0 + READ_CHUNK)))?;
-            let Some(last) = chunk.last() else { break };
-            from = Seq(last.seq().0 + 1);
-            for e in &chunk {
-                tree.push(leaf_hash(&e.hash().0));
-            }
-        }
-        let proof = tree
-            .inclusion_proof(LeafIndex(index), stored.size)
-            .map_err(|e| PackageError::Scope(format!("inclusion proof of seq {seq}: {e}")))?;
-        let file = InclusionProofFile::from_note(LeafIndex(index), proof.path, stored.note)
-            .map_err(|e| PackageError::Scope(format!("stored checkpoint: {e}")))?;
         let mut line = entry
             .to_line()
             .map_err(|x| PackageError::Scope(x.to_string()))?;
@@ -497,7 +478,7 @@ pub fn export_disclosure<W: Write + Seek>(
         let signed =
             SignedCheckpoint::dangerous_from_stored_unverified(file.checkpoint_note().to_owned())
                 .map_err(|e| PackageError::Scope(format!("stored checkpoint: {e}")))?;
-        let head = Head::of(epoch, signed.checkpoint());
+        let head = Head::of(entry.epoch(), signed.checkpoint());
         if !r.checkpoints.contains(&head) {
             r.checkpoints.push(head);
         }
