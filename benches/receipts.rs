@@ -201,9 +201,40 @@ fn bench_verify(c: &mut Criterion) {
     g.finish();
 }
 
+/// What the hardware allows: the primitives every receipt pays for.
+fn bench_baseline(c: &mut Criterion) {
+    use ed25519_dalek::{Signer as _, SigningKey};
+    use sha2::{Digest, Sha256};
+    let mut g = c.benchmark_group("baseline");
+    g.throughput(Throughput::Elements(1));
+    let sk = SigningKey::from_bytes(&[7u8; 32]);
+    let vk = sk.verifying_key();
+    let msg = [5u8; 54];
+    let sig = sk.sign(&msg);
+    g.bench_function("ed25519_sign", |b| b.iter(|| sk.sign(std::hint::black_box(&msg))));
+    g.bench_function("ed25519_verify_strict", |b| {
+        b.iter(|| vk.verify_strict(std::hint::black_box(&msg), &sig).unwrap())
+    });
+    let n = 64;
+    let msgs: Vec<[u8; 54]> = (0..n).map(|i| [i as u8; 54]).collect();
+    let sigs: Vec<_> = msgs.iter().map(|m| sk.sign(m)).collect();
+    let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+    let vks = vec![vk; n];
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("ed25519_verify_batch_64", |b| {
+        b.iter(|| ed25519_dalek::verify_batch(&refs, &sigs, &vks).unwrap())
+    });
+    g.throughput(Throughput::Bytes(700));
+    let line = vec![b'a'; 700];
+    g.bench_function("sha256_700_bytes", |b| {
+        b.iter(|| Sha256::digest(std::hint::black_box(&line)))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(std::time::Duration::from_secs(4)).warm_up_time(std::time::Duration::from_secs(1));
-    targets = bench_emit, bench_verify
+    targets = bench_baseline, bench_emit, bench_verify
 }
 criterion_main!(benches);
