@@ -7,6 +7,11 @@
 //! - `sqlite_append/audit_log/N`: `AuditLog::append_batch` onto the store
 //!   (chaining, hashing, encoding and the store).
 //!
+//! - `sqlite_append/pipeline_submitters/N`: N request threads, each
+//!   submitting one receipt through a [`Pipeline`] and waiting for its
+//!   acknowledgement (stored and fsynced) before the next: durable appends
+//!   per second as a service sees them, with group commit.
+//!
 //! `cargo bench --no-default-features --features sqlite --bench store`
 //!
 //! The database lives under Cargo's target tmp dir (a real disk, so fsync
@@ -213,9 +218,55 @@ fn bench_audit_log(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_pipeline(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sqlite_append/pipeline_submitters");
+    for submitters in [1usize, 16, 64] {
+        let dir = db_dir();
+        let store = Arc::new(
+            SqliteStore::open(dir.path().join("audit.db"), SqliteOptions::default()).unwrap(),
+        );
+        let pipe = Arc::new(Pipeline::start(
+            log(store.clone()),
+            PipelineConfig::default(),
+        ));
+        let t = TenantId::new("acme").unwrap();
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // One iteration: every submitter stores one receipt durably.
+        g.throughput(Throughput::Elements(submitters as u64));
+        g.bench_function(submitters.to_string(), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..submitters {
+                        let (pipe, t, next) = (&pipe, &t, &next);
+                        s.spawn(move || {
+                            for _ in 0..iters {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                pipe.submit(t, receipt(i))
+                                    .unwrap()
+                                    .wait(Duration::from_secs(60))
+                                    .unwrap();
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+        report_size(
+            &format!("pipeline_submitters/{submitters}"),
+            &dir,
+            &store,
+            &t,
+        );
+        drop(pipe);
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    targets = bench_prebuilt, bench_audit_log
+    targets = bench_prebuilt, bench_audit_log, bench_pipeline
 }
 criterion_main!(benches);
