@@ -25,6 +25,7 @@ pub mod cipher;
 mod format;
 mod kek;
 mod keystore;
+mod nonce;
 mod vault;
 
 pub use cipher::{DataKey, MAX_SUBJECT_ID_BYTES};

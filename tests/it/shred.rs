@@ -488,6 +488,91 @@ fn two_key_stores_on_one_vault_agree_and_unknown_subjects_can_be_shredded() {
     ));
 }
 
+/// A vault whose first load of a live subject slot, once armed, signals and
+/// then waits (at most 300 ms) to be told to go on: a cache fill caught
+/// between reading a key and caching it.
+struct PausingVault {
+    inner: MemoryVault,
+    armed: std::sync::atomic::AtomicBool,
+    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl KeyVault for PausingVault {
+    fn load(&self, slot: &KeySlot) -> Result<SlotState, ShredError> {
+        let state = self.inner.load(slot)?;
+        let pause = matches!(slot, KeySlot::Subject(..))
+            && matches!(state, SlotState::Live(_))
+            && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst);
+        if pause {
+            self.entered.lock().unwrap().send(()).unwrap();
+            let _ = self
+                .resume
+                .lock()
+                .unwrap()
+                .recv_timeout(std::time::Duration::from_millis(300));
+        }
+        Ok(state)
+    }
+    fn create(&self, slot: &KeySlot, record: &[u8]) -> Result<SlotState, ShredError> {
+        self.inner.create(slot, record)
+    }
+    fn destroy(&self, slot: &KeySlot) -> Result<(), ShredError> {
+        self.inner.destroy(slot)
+    }
+    fn record_tombstone(&self, slot: &KeySlot, seq: Seq) -> Result<(), ShredError> {
+        self.inner.record_tombstone(slot, seq)
+    }
+}
+
+/// A seal that read a subject's key from the vault just before a destroy
+/// must not leave that key in the cache: every later seal or open fails.
+#[test]
+fn a_key_loaded_during_a_destroy_is_never_cached_after_it() {
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (resume, resume_rx) = std::sync::mpsc::channel();
+    let vault = Arc::new(PausingVault {
+        inner: MemoryVault::new(),
+        armed: false.into(),
+        entered: entered_tx.into(),
+        resume: resume_rx.into(),
+    });
+    let w = world(Arc::new(MemoryStore::new()), vault.clone());
+    let acme = tenant("acme");
+    let e = record(&w, "acme", Some("carol"), 1);
+    let carol = w.keys.subject_ref(&acme, "carol").unwrap();
+    w.keys.forget_cached_keys();
+    vault.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let field = Code::new("late").unwrap();
+    let (actor, reason) = (
+        ExternalId::new("dpo-7").unwrap(),
+        Code::new("gdpr_art17").unwrap(),
+    );
+    std::thread::scope(|s| {
+        let sealer = s.spawn(|| {
+            w.keys
+                .seal(&acme, Some(&carol), EntryId([7; 16]), &field, b"x")
+        });
+        entered.recv().unwrap();
+        // The sealer is between loading carol's record and caching her key.
+        w.keys
+            .destroy_subject_key(w.collector.log(), &acme, "carol", &actor, &reason)
+            .unwrap();
+        resume.send(()).unwrap();
+        // Sealed concurrently with the destroy: it may have gone either way.
+        let _ = sealer.join().unwrap();
+    });
+    assert!(matches!(
+        w.keys
+            .seal(&acme, Some(&carol), EntryId([8; 16]), &field, b"y"),
+        Err(ShredError::Shredded { .. })
+    ));
+    assert!(matches!(
+        w.keys.open(&e, "raw_input"),
+        Err(ShredError::Shredded { .. })
+    ));
+}
+
 #[test]
 fn a_sealed_receipt_is_stored_only_under_the_id_its_fields_bind() {
     let w = world(Arc::new(MemoryStore::new()), Arc::new(MemoryVault::new()));
