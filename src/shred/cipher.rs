@@ -10,7 +10,7 @@
 //! comes into play, no usage counter has to be kept consistent across
 //! processes, and no data-key rotation is needed for nonce safety.
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::Tag;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -127,7 +127,7 @@ fn associated_data(
 /// The one-time AES-256-GCM cipher of a field:
 /// `HMAC-SHA256(data key, FIELD_KEY_LABEL || binding)` as its key.
 fn field_cipher(key: &DataKey, binding: &[u8]) -> Aes256Gcm {
-    Aes256Gcm::new(field_key(key, binding).as_ref().into())
+    Aes256Gcm::new((&*field_key(key, binding)).into())
 }
 
 fn field_key(key: &DataKey, binding: &[u8]) -> Zeroizing<[u8; 32]> {
@@ -154,7 +154,7 @@ pub fn seal(
     let mut buf = Vec::with_capacity(plaintext.len() + TAG_LEN);
     buf.extend_from_slice(plaintext);
     let tag = cipher
-        .encrypt_in_place_detached((&nonce.0).into(), &aad, &mut buf)
+        .encrypt_inout_detached((&nonce.0).into(), &aad, buf.as_mut_slice().into())
         .map_err(|_| ShredError::TooLarge)?;
     buf.extend_from_slice(&tag);
     Ok(SealedField {
@@ -191,20 +191,18 @@ pub fn open(
         &sealed.key,
     );
     let cipher = field_cipher(key, &aad[SEALED_FIELD_LABEL.len()..]);
-    let bytes = sealed.ct.as_bytes();
-    let (ct, tag) = bytes.split_at(bytes.len().saturating_sub(TAG_LEN));
-    if tag.len() != TAG_LEN {
+    let Some((ct, tag)) = sealed.ct.as_bytes().split_last_chunk::<TAG_LEN>() else {
         return Err(ShredError::Tampered {
             field: sealed.field.clone(),
         });
-    }
+    };
     let mut buf = Zeroizing::new(ct.to_vec());
     cipher
-        .decrypt_in_place_detached(
+        .decrypt_inout_detached(
             (&sealed.nonce.0).into(),
             &aad,
-            &mut buf,
-            Tag::from_slice(tag),
+            buf.as_mut_slice().into(),
+            &Tag::from(*tag),
         )
         .map_err(|_| ShredError::Tampered {
             field: sealed.field.clone(),

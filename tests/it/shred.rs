@@ -900,7 +900,7 @@ mod vectors {
         let aes = aes_gcm::Aes256Gcm::new_from_slice(&kek).unwrap();
         let dk = aes
             .decrypt(
-                wrapped[..12].into(),
+                &<[u8; 12]>::try_from(&wrapped[..12]).unwrap().into(),
                 Payload {
                     msg: &wrapped[12..],
                     aad: aad.as_bytes(),
@@ -923,7 +923,7 @@ mod vectors {
         let pt = aes_gcm::Aes256Gcm::new_from_slice(&fk)
             .unwrap()
             .decrypt(
-                nonce.as_slice().into(),
+                &<[u8; 12]>::try_from(nonce.as_slice()).unwrap().into(),
                 Payload {
                     msg: &b64(f["sealed"]["ct"].as_str().unwrap()),
                     aad: [&b"ai-audit/v1/sealed-field\0"[..], binding.as_bytes()]
