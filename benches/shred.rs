@@ -8,7 +8,8 @@
 //!   lookup, a nonce from the OS RNG (drawn 32 at a time), and the above.
 //! - `encode/receipt_{plain,sealed_1k}`: canonical encoding of a receipt without
 //!   and with one 1 KiB sealed field (the base64 text in the entry).
-//! - `open/key_store_1k`: an authorised reader opening it.
+//! - `open/{cipher,key_store}_1k`: an authorised reader opening it (primitive,
+//!   and through the key store).
 //! - `baseline/*`: raw AES-256-GCM of 1 KiB, AES-256 and AES-GCM key setup, one
 //!   HMAC-SHA256 over a binding-sized message (the parts of `seal/cipher_1k`),
 //!   and one 12-byte draw from the OS RNG (what a nonce cost before batching).
@@ -139,6 +140,19 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("open");
     g.throughput(Throughput::Bytes(1024));
+    let sealed_by_key = cipher::seal(
+        &key,
+        &tenant,
+        Some(&subject),
+        entry,
+        &field,
+        Nonce([7; 12]),
+        &data,
+    )
+    .unwrap();
+    g.bench_function("cipher_1k", |b| {
+        b.iter(|| cipher::open(&key, &tenant, entry, &sealed_by_key).unwrap())
+    });
     g.bench_function("key_store_1k", |b| {
         b.iter(|| keys.open_sealed(&tenant, entry, &sealed).unwrap())
     });
