@@ -174,10 +174,20 @@ impl KeyStore {
         purpose: &str,
         key: &[u8; 32],
     ) -> Result<WrappedKey, ShredError> {
+        self.wrap_under(&*self.provider, slot, purpose, key)
+    }
+
+    fn wrap_under(
+        &self,
+        provider: &dyn KeyProvider,
+        slot: &KeySlot,
+        purpose: &str,
+        key: &[u8; 32],
+    ) -> Result<WrappedKey, ShredError> {
         let id = cipher::key_id(key);
-        let kek = self.provider.kek_id();
+        let kek = provider.kek_id();
         let aad = slot_aad(slot, purpose, &id, &kek);
-        let wrapped = self.provider.wrap(key, &aad, self.nonce())?;
+        let wrapped = provider.wrap(key, &aad, self.nonce())?;
         Ok(WrappedKey {
             id,
             kek,
@@ -237,22 +247,7 @@ impl KeyStore {
             s => s,
         };
         match state {
-            SlotState::Live(bytes) => {
-                let rec: Record =
-                    encoding::decode_canonical(&bytes).map_err(|e| ShredError::Record {
-                        slot: slot.clone(),
-                        reason: e.to_string(),
-                    })?;
-                let shape_ok =
-                    rec.v == 1 && rec.commitment.is_some() == matches!(slot, KeySlot::Tenant(_));
-                if !shape_ok {
-                    return Err(ShredError::Record {
-                        slot: slot.clone(),
-                        reason: "unexpected version or members".into(),
-                    });
-                }
-                Ok(rec)
-            }
+            SlotState::Live(bytes) => decode_record(slot, &bytes),
             SlotState::Shredded(seq) => Err(ShredError::Shredded {
                 slot: slot.clone(),
                 seq,
@@ -409,6 +404,47 @@ impl KeyStore {
         self.open_sealed(entry.tenant(), entry.id(), &sealed)
     }
 
+    /// Rotates the key-encryption key: re-wraps every stored key of the
+    /// vault — unwrapped with this key store's KEK, wrapped under `new_kek`
+    /// — in one atomic step of the vault ([`KeyVault::rewrap_all`]), and
+    /// returns the number of live slots. Data and commitment keys, their
+    /// ids and every sealed field stay as they are; shredded slots stay
+    /// shredded. Keys already under `new_kek` are kept, so an interrupted
+    /// rotation can be re-run.
+    ///
+    /// Afterwards the vault needs `new_kek`: build a new key store with it
+    /// and drop this one (its KEK opens nothing stored any more; keys it
+    /// has cached keep working until it is dropped). Other processes must
+    /// not create keys during the rotation (this key store waits for its
+    /// own); see SECURITY.md §5 for erasing the old KEK.
+    ///
+    /// # Errors
+    /// [`ShredError::KekMismatch`] for a record under neither KEK, record,
+    /// KEK and vault errors: then nothing was changed.
+    pub fn rewrap_keys(&self, new_kek: &dyn KeyProvider) -> Result<usize, ShredError> {
+        let _gate = self.fill_gate.write();
+        let new_id = new_kek.kek_id();
+        self.vault.rewrap_all(&mut |slot, bytes| {
+            let rec = decode_record(slot, bytes)?;
+            let rewrap = |purpose: &str, w: WrappedKey| -> Result<WrappedKey, ShredError> {
+                if w.kek == new_id {
+                    return Ok(w);
+                }
+                let key = self.unwrap(slot, purpose, &w)?;
+                self.wrap_under(new_kek, slot, purpose, &key)
+            };
+            let rec = Record {
+                commitment: rec
+                    .commitment
+                    .map(|w| rewrap(PURPOSE_COMMITMENT, w))
+                    .transpose()?,
+                data: rewrap(PURPOSE_DATA, rec.data)?,
+                v: rec.v,
+            };
+            Ok(encoding::to_canonical(&rec)?)
+        })
+    }
+
     /// **Irreversibly** destroys every key of `tenant` — its commitment key,
     /// its data key and all its subjects' data keys — in the vault and in
     /// this process, then appends a signed `shred` tombstone to the
@@ -534,6 +570,22 @@ impl KeyStore {
         self.vault.record_tombstone(slot, entry.seq())?;
         Ok(entry)
     }
+}
+
+/// Decodes and shape-checks a stored slot record (SPEC §4.6).
+fn decode_record(slot: &KeySlot, bytes: &[u8]) -> Result<Record, ShredError> {
+    let rec: Record = encoding::decode_canonical(bytes).map_err(|e| ShredError::Record {
+        slot: slot.clone(),
+        reason: e.to_string(),
+    })?;
+    let shape_ok = rec.v == 1 && rec.commitment.is_some() == matches!(slot, KeySlot::Tenant(_));
+    if !shape_ok {
+        return Err(ShredError::Record {
+            slot: slot.clone(),
+            reason: "unexpected version or members".into(),
+        });
+    }
+    Ok(rec)
 }
 
 fn slot_aad(slot: &KeySlot, purpose: &str, id: &DataKeyId, kek: &KekId) -> Vec<u8> {

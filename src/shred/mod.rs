@@ -35,7 +35,7 @@ pub use format::{
 };
 pub use kek::{KeyProvider, LocalKek, KEK_ENV, WRAPPED_KEY_LEN};
 pub use keystore::{KeyStore, KeyStoreBuilder};
-pub use vault::{KeySlot, KeyVault, MemoryVault, SlotState};
+pub use vault::{KeySlot, KeyVault, MemoryVault, RewrapFn, SlotState};
 
 use crate::encoding::EncodingError;
 use crate::id::{Code, Seq};
