@@ -493,8 +493,7 @@ pub const NEW_KEK: [u8; 32] = [0x6e; 32];
 /// KEK rotation (`KeyStore::rewrap_keys`), run unchanged on every vault:
 /// afterwards only the new KEK opens anything, shredded slots stay
 /// shredded, a failure changes nothing, and an interrupted rotation can be
-/// re-run. Returns the entries sealed under the old KEK and the vault's
-/// live records before the rotation.
+/// re-run.
 pub fn kek_rotation_story(store: Arc<dyn Store>, vault: Arc<dyn KeyVault>) {
     let w = world(store, vault.clone());
     let acme = tenant("acme");
