@@ -63,6 +63,9 @@ end
 return 'ok'
 "#;
 
+/// One record to replace: its key, its current bytes, its replacement.
+type Rewrite = (String, Vec<u8>, Vec<u8>);
+
 static REWRAP: LazyLock<Script> = LazyLock::new(|| Script::new(REWRAP_LUA));
 static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE_LUA));
 static DESTROY: LazyLock<Script> = LazyLock::new(|| Script::new(DESTROY_LUA));
@@ -216,7 +219,7 @@ impl KeyVault for RedisStore {
         tenants.sort();
         tenants.dedup();
         // Every replacement first, per tenant: (record key, old, new).
-        let mut plan: Vec<Vec<(String, Vec<u8>, Vec<u8>)>> = Vec::new();
+        let mut plan: Vec<Vec<Rewrite>> = Vec::new();
         for t in tenants {
             let tk = self.slot_keys(&KeySlot::Tenant(t.clone()));
             let subjects: Vec<String> = self
