@@ -554,17 +554,73 @@ pub fn sealed_field_binding(
     key_hex: &str,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(160 + tenant.len() + field.len());
-    let mut o = ObjectWriter::begin(&mut out);
-    write_string(o.key("entry"), entry_hex);
+    write_binding(
+        &mut out,
+        tenant,
+        subject_hex.map(BindingId::Hex),
+        BindingId::Hex(entry_hex),
+        field,
+        BindingId::Hex(key_hex),
+    );
+    out
+}
+
+/// Appends [`sealed_field_binding`] of the raw 16-byte ids (written in
+/// lowercase hex) to `out`, without building any hex text first: what the
+/// key store seals and opens with (same bytes, unit-tested).
+pub(crate) fn write_sealed_field_binding(
+    out: &mut Vec<u8>,
+    tenant: &str,
+    subject: Option<&[u8; 16]>,
+    entry: &[u8; 16],
+    field: &str,
+    key: &[u8; 16],
+) {
+    write_binding(
+        out,
+        tenant,
+        subject.map(BindingId::Raw),
+        BindingId::Raw(entry),
+        field,
+        BindingId::Raw(key),
+    );
+}
+
+/// An id inside a sealed-field binding: hex text as given, or raw bytes.
+#[derive(Clone, Copy)]
+enum BindingId<'a> {
+    Hex(&'a str),
+    Raw(&'a [u8; 16]),
+}
+
+impl BindingId<'_> {
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            BindingId::Hex(s) => write_string(out, s),
+            BindingId::Raw(b) => write_hex_string(out, b),
+        }
+    }
+}
+
+/// The one writer of the binding's bytes (SPEC §4.4).
+fn write_binding(
+    out: &mut Vec<u8>,
+    tenant: &str,
+    subject: Option<BindingId<'_>>,
+    entry: BindingId<'_>,
+    field: &str,
+    key: BindingId<'_>,
+) {
+    let mut o = ObjectWriter::begin(out);
+    entry.write(o.key("entry"));
     write_string(o.key("field"), field);
-    write_string(o.key("key"), key_hex);
-    if let Some(s) = subject_hex {
-        write_string(o.key("subject"), s);
+    key.write(o.key("key"));
+    if let Some(s) = subject {
+        s.write(o.key("subject"));
     }
     write_string(o.key("tenant"), tenant);
     o.key("v").push(b'1');
     o.end();
-    out
 }
 
 /// The associated data of a wrapped key (SPEC §4.6):
@@ -596,6 +652,40 @@ pub fn key_wrap_aad(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn binding_from_raw_ids_equals_the_binding_from_hex_text() {
+        let (entry, key, subject) = ([0xe1u8; 16], [0x0cu8; 16], [0xa7u8; 16]);
+        for subj in [None, Some(&subject)] {
+            let hex_subject = subj.map(hex::encode);
+            let text = sealed_field_binding(
+                "acme-bank.eu_1",
+                hex_subject.as_deref(),
+                &hex::encode(entry),
+                "raw_input",
+                &hex::encode(key),
+            );
+            let mut raw = b"prefix".to_vec();
+            write_sealed_field_binding(&mut raw, "acme-bank.eu_1", subj, &entry, "raw_input", &key);
+            assert_eq!(&raw[..6], b"prefix", "appends");
+            assert_eq!(raw[6..], text[..]);
+        }
+        // The SPEC §4.4 example, byte for byte.
+        let mut raw = Vec::new();
+        let h = |s: &str| -> [u8; 16] { hex::decode(s).unwrap().try_into().unwrap() };
+        write_sealed_field_binding(
+            &mut raw,
+            "acme",
+            Some(&h("c6949254ee76254ade46d61ffa80605f")),
+            &h("e16546653a7fa707694eec6917b167e4"),
+            "raw_input",
+            &h("ccb135d81806bb2aabe2105ce3467c0c"),
+        );
+        assert_eq!(
+            std::str::from_utf8(&raw).unwrap(),
+            r#"{"entry":"e16546653a7fa707694eec6917b167e4","field":"raw_input","key":"ccb135d81806bb2aabe2105ce3467c0c","subject":"c6949254ee76254ade46d61ffa80605f","tenant":"acme","v":1}"#
+        );
+    }
 
     fn jcs(v: Value) -> String {
         String::from_utf8(canonical_value(&v).unwrap()).unwrap()

@@ -168,10 +168,12 @@ impl KeyProvider for LocalKek {
     }
 
     fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<[u8; 32]>, ShredError> {
-        if wrapped.len() != WRAPPED_KEY_LEN {
+        let Some((nonce, ct)) = wrapped
+            .split_first_chunk::<12>()
+            .filter(|_| wrapped.len() == WRAPPED_KEY_LEN)
+        else {
             return Err(ShredError::Kek("a wrapped key is 60 bytes".into()));
-        }
-        let (nonce, ct) = wrapped.split_at(12);
+        };
         let pt = Zeroizing::new(
             self.cipher()
                 .decrypt(nonce.into(), Payload { msg: ct, aad })

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use super::cipher::{self, DataKey};
 use super::format::{DataKeyId, KekId, Nonce, SealedField, Shred, ShredScope, SubjectRef};
 use super::kek::KeyProvider;
+use super::nonce::NonceSource;
 use super::vault::{KeySlot, KeyVault, SlotState};
 use super::ShredError;
 use crate::body::Body;
@@ -21,7 +22,7 @@ use crate::encoding::{self, key_wrap_aad};
 use crate::entry::Entry;
 use crate::id::{Code, EntryId, ExternalId, TenantId};
 use crate::log::AuditLog;
-use crate::random::{OsRandom, RandomSource};
+use crate::random::RandomSource;
 use crate::secret::{SecretError, TenantSecrets};
 
 /// One wrapped key in a stored record (SPEC §4.6).
@@ -54,14 +55,15 @@ struct TenantKeys {
 pub struct KeyStoreBuilder {
     provider: Arc<dyn KeyProvider>,
     vault: Arc<dyn KeyVault>,
-    random: Arc<dyn RandomSource>,
+    nonces: NonceSource,
     keygen: Option<Arc<dyn RandomSource>>,
 }
 
 impl KeyStoreBuilder {
-    /// Source of nonces (default: the OS RNG).
+    /// Source of nonces (default: the OS RNG, drawn 32 nonces per call
+    /// and per thread; a source given here is asked once per nonce).
     pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
-        self.random = random;
+        self.nonces = NonceSource::Custom(random);
         self
     }
 
@@ -78,10 +80,11 @@ impl KeyStoreBuilder {
         KeyStore {
             provider: self.provider,
             vault: self.vault,
-            random: self.random,
+            nonces: self.nonces,
             keygen: self.keygen,
             tenants: RwLock::new(HashMap::new()),
             subjects: RwLock::new(HashMap::new()),
+            fill_gate: RwLock::new(()),
         }
     }
 }
@@ -96,10 +99,17 @@ impl KeyStoreBuilder {
 pub struct KeyStore {
     provider: Arc<dyn KeyProvider>,
     vault: Arc<dyn KeyVault>,
-    random: Arc<dyn RandomSource>,
+    nonces: NonceSource,
     keygen: Option<Arc<dyn RandomSource>>,
     tenants: RwLock<HashMap<TenantId, Arc<TenantKeys>>>,
-    subjects: RwLock<HashMap<(TenantId, SubjectRef), Arc<DataKey>>>,
+    /// Per tenant, so that a lookup borrows the tenant id instead of
+    /// building an owned `(TenantId, SubjectRef)` key per call.
+    subjects: RwLock<HashMap<TenantId, HashMap<SubjectRef, Arc<DataKey>>>>,
+    /// Held shared while a cache miss loads, unwraps and caches a key, and
+    /// exclusively while a destroy (or [`KeyStore::forget_cached_keys`])
+    /// evicts and erases: a key loaded before a destroy is cached before
+    /// the eviction, never after it. Cache hits do not take it.
+    fill_gate: RwLock<()>,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -109,7 +119,11 @@ impl std::fmt::Debug for KeyStore {
             "KeyStore(kek {}, {} tenants and {} subjects cached, keys redacted)",
             self.provider.kek_id(),
             self.tenants.read().len(),
-            self.subjects.read().len()
+            self.subjects
+                .read()
+                .values()
+                .map(HashMap::len)
+                .sum::<usize>()
         )
     }
 }
@@ -123,7 +137,7 @@ impl KeyStore {
         KeyStoreBuilder {
             provider,
             vault,
-            random: Arc::new(OsRandom),
+            nonces: NonceSource::Os,
             keygen: None,
         }
     }
@@ -136,6 +150,7 @@ impl KeyStore {
     /// Drops every unwrapped key cached in this process (they are unwrapped
     /// again from the vault on next use; destroyed ones then fail).
     pub fn forget_cached_keys(&self) {
+        let _gate = self.fill_gate.write();
         self.tenants.write().clear();
         self.subjects.write().clear();
     }
@@ -150,9 +165,7 @@ impl KeyStore {
     }
 
     fn nonce(&self) -> Nonce {
-        let mut n = [0u8; 12];
-        self.random.fill(&mut n);
-        Nonce(n)
+        self.nonces.next()
     }
 
     fn wrap(
@@ -161,10 +174,20 @@ impl KeyStore {
         purpose: &str,
         key: &[u8; 32],
     ) -> Result<WrappedKey, ShredError> {
+        self.wrap_under(&*self.provider, slot, purpose, key)
+    }
+
+    fn wrap_under(
+        &self,
+        provider: &dyn KeyProvider,
+        slot: &KeySlot,
+        purpose: &str,
+        key: &[u8; 32],
+    ) -> Result<WrappedKey, ShredError> {
         let id = cipher::key_id(key);
-        let kek = self.provider.kek_id();
+        let kek = provider.kek_id();
         let aad = slot_aad(slot, purpose, &id, &kek);
-        let wrapped = self.provider.wrap(key, &aad, self.nonce())?;
+        let wrapped = provider.wrap(key, &aad, self.nonce())?;
         Ok(WrappedKey {
             id,
             kek,
@@ -224,22 +247,7 @@ impl KeyStore {
             s => s,
         };
         match state {
-            SlotState::Live(bytes) => {
-                let rec: Record =
-                    encoding::decode_canonical(&bytes).map_err(|e| ShredError::Record {
-                        slot: slot.clone(),
-                        reason: e.to_string(),
-                    })?;
-                let shape_ok =
-                    rec.v == 1 && rec.commitment.is_some() == matches!(slot, KeySlot::Tenant(_));
-                if !shape_ok {
-                    return Err(ShredError::Record {
-                        slot: slot.clone(),
-                        reason: "unexpected version or members".into(),
-                    });
-                }
-                Ok(rec)
-            }
+            SlotState::Live(bytes) => decode_record(slot, &bytes),
             SlotState::Shredded(seq) => Err(ShredError::Shredded {
                 slot: slot.clone(),
                 seq,
@@ -252,6 +260,8 @@ impl KeyStore {
         if let Some(k) = self.tenants.read().get(tenant) {
             return Ok(k.clone());
         }
+        // Recursive: `subject_key` holds the gate when it calls this.
+        let _gate = self.fill_gate.read_recursive();
         let slot = KeySlot::Tenant(tenant.clone());
         let rec = self.record(&slot, create)?;
         let commitment = match &rec.commitment {
@@ -282,10 +292,15 @@ impl KeyStore {
         subject: &SubjectRef,
         create: bool,
     ) -> Result<Arc<DataKey>, ShredError> {
-        let ck = (tenant.clone(), *subject);
-        if let Some(k) = self.subjects.read().get(&ck) {
+        if let Some(k) = self
+            .subjects
+            .read()
+            .get(tenant)
+            .and_then(|m| m.get(subject))
+        {
             return Ok(k.clone());
         }
+        let _gate = self.fill_gate.read_recursive();
         // The tenant's state first: a shredded tenant shreds its subjects.
         self.tenant_keys(tenant, create)?;
         let slot = KeySlot::Subject(tenant.clone(), *subject);
@@ -295,7 +310,14 @@ impl KeyStore {
             PURPOSE_DATA,
             &rec.data,
         )?));
-        Ok(self.subjects.write().entry(ck).or_insert(data).clone())
+        Ok(self
+            .subjects
+            .write()
+            .entry(tenant.clone())
+            .or_default()
+            .entry(*subject)
+            .or_insert(data)
+            .clone())
     }
 
     /// The tenant's commitment key (created on first use).
@@ -380,6 +402,47 @@ impl KeyStore {
         };
         let sealed = sealed.ok_or_else(|| ShredError::NoSuchField(field.to_owned()))?;
         self.open_sealed(entry.tenant(), entry.id(), &sealed)
+    }
+
+    /// Rotates the key-encryption key: re-wraps every stored key of the
+    /// vault — unwrapped with this key store's KEK, wrapped under `new_kek`
+    /// — in one atomic step of the vault ([`KeyVault::rewrap_all`]), and
+    /// returns the number of live slots. Data and commitment keys, their
+    /// ids and every sealed field stay as they are; shredded slots stay
+    /// shredded. Keys already under `new_kek` are kept, so an interrupted
+    /// rotation can be re-run.
+    ///
+    /// Afterwards the vault needs `new_kek`: build a new key store with it
+    /// and drop this one (its KEK opens nothing stored any more; keys it
+    /// has cached keep working until it is dropped). Other processes must
+    /// not create keys during the rotation (this key store waits for its
+    /// own); see SECURITY.md §5 for erasing the old KEK.
+    ///
+    /// # Errors
+    /// [`ShredError::KekMismatch`] for a record under neither KEK, record,
+    /// KEK and vault errors: then nothing was changed.
+    pub fn rewrap_keys(&self, new_kek: &dyn KeyProvider) -> Result<usize, ShredError> {
+        let _gate = self.fill_gate.write();
+        let new_id = new_kek.kek_id();
+        self.vault.rewrap_all(&mut |slot, bytes| {
+            let rec = decode_record(slot, bytes)?;
+            let rewrap = |purpose: &str, w: WrappedKey| -> Result<WrappedKey, ShredError> {
+                if w.kek == new_id {
+                    return Ok(w);
+                }
+                let key = self.unwrap(slot, purpose, &w)?;
+                self.wrap_under(new_kek, slot, purpose, &key)
+            };
+            let rec = Record {
+                commitment: rec
+                    .commitment
+                    .map(|w| rewrap(PURPOSE_COMMITMENT, w))
+                    .transpose()?,
+                data: rewrap(PURPOSE_DATA, rec.data)?,
+                v: rec.v,
+            };
+            Ok(encoding::to_canonical(&rec)?)
+        })
     }
 
     /// **Irreversibly** destroys every key of `tenant` — its commitment key,
@@ -478,17 +541,23 @@ impl KeyStore {
                 .map(|r| r.data.id),
             _ => None,
         };
-        // Evict this process's copies first, then erase the stored ones.
-        match slot {
-            KeySlot::Tenant(t) => {
-                self.tenants.write().remove(t);
-                self.subjects.write().retain(|(st, _), _| st != t);
+        // Evict this process's copies first, then erase the stored ones,
+        // with no cache fill in between or in flight.
+        {
+            let _gate = self.fill_gate.write();
+            match slot {
+                KeySlot::Tenant(t) => {
+                    self.tenants.write().remove(t);
+                    self.subjects.write().remove(t);
+                }
+                KeySlot::Subject(t, s) => {
+                    if let Some(m) = self.subjects.write().get_mut(t) {
+                        m.remove(s);
+                    }
+                }
             }
-            KeySlot::Subject(t, s) => {
-                self.subjects.write().remove(&(t.clone(), *s));
-            }
+            self.vault.destroy(slot)?;
         }
-        self.vault.destroy(slot)?;
         let body = Body::Shred(Shred {
             actor: actor.clone(),
             destroyed: log.clock().now(),
@@ -501,6 +570,22 @@ impl KeyStore {
         self.vault.record_tombstone(slot, entry.seq())?;
         Ok(entry)
     }
+}
+
+/// Decodes and shape-checks a stored slot record (SPEC §4.6).
+fn decode_record(slot: &KeySlot, bytes: &[u8]) -> Result<Record, ShredError> {
+    let rec: Record = encoding::decode_canonical(bytes).map_err(|e| ShredError::Record {
+        slot: slot.clone(),
+        reason: e.to_string(),
+    })?;
+    let shape_ok = rec.v == 1 && rec.commitment.is_some() == matches!(slot, KeySlot::Tenant(_));
+    if !shape_ok {
+        return Err(ShredError::Record {
+            slot: slot.clone(),
+            reason: "unexpected version or members".into(),
+        });
+    }
+    Ok(rec)
 }
 
 fn slot_aad(slot: &KeySlot, purpose: &str, id: &DataKeyId, kek: &KekId) -> Vec<u8> {

@@ -25,6 +25,7 @@ pub mod cipher;
 mod format;
 mod kek;
 mod keystore;
+mod nonce;
 mod vault;
 
 pub use cipher::{DataKey, MAX_SUBJECT_ID_BYTES};
@@ -34,7 +35,7 @@ pub use format::{
 };
 pub use kek::{KeyProvider, LocalKek, KEK_ENV, WRAPPED_KEY_LEN};
 pub use keystore::{KeyStore, KeyStoreBuilder};
-pub use vault::{KeySlot, KeyVault, MemoryVault, SlotState};
+pub use vault::{KeySlot, KeyVault, MemoryVault, RewrapFn, SlotState};
 
 use crate::encoding::EncodingError;
 use crate::id::{Code, Seq};

@@ -104,7 +104,28 @@ pub trait KeyVault: Send + Sync {
     /// # Errors
     /// [`ShredError::Backend`].
     fn record_tombstone(&self, slot: &KeySlot, seq: Seq) -> Result<(), ShredError>;
+
+    /// Replaces every live record by `rewrap(slot, record)` as one atomic
+    /// step (KEK rotation, [`super::KeyStore::rewrap_keys`]): if `rewrap`
+    /// or the backend fails for any slot, no record changes. Shred markers
+    /// and absent slots are untouched. Implementations must erase the old
+    /// records as `destroy` does (they are wrapped under the old KEK).
+    /// Returns the number of live records.
+    ///
+    /// The default refuses: a vault must opt in.
+    ///
+    /// # Errors
+    /// What `rewrap` returns; [`ShredError::Backend`].
+    fn rewrap_all(&self, rewrap: &mut RewrapFn<'_>) -> Result<usize, ShredError> {
+        let _ = rewrap;
+        Err(ShredError::Backend(
+            "this key vault does not support re-wrapping (KEK rotation)".into(),
+        ))
+    }
 }
+
+/// The record transformation [`KeyVault::rewrap_all`] applies to each live slot.
+pub type RewrapFn<'a> = dyn FnMut(&KeySlot, &[u8]) -> Result<Vec<u8>, ShredError> + 'a;
 
 /// A vault in process memory (tests; deployments whose keys may die with
 /// the process). Records are wiped when destroyed.
@@ -176,5 +197,22 @@ impl KeyVault for MemoryVault {
             .write()
             .insert(slot.clone(), SlotState::Shredded(Some(seq)));
         Ok(())
+    }
+
+    fn rewrap_all(&self, rewrap: &mut RewrapFn<'_>) -> Result<usize, ShredError> {
+        let mut w = self.slots.write();
+        let mut new = Vec::new();
+        for (slot, state) in w.iter() {
+            if let SlotState::Live(r) = state {
+                new.push((slot.clone(), rewrap(slot, r)?));
+            }
+        }
+        let n = new.len();
+        for (slot, record) in new {
+            if let Some(mut old) = w.insert(slot, SlotState::Live(record)) {
+                wipe(&mut old);
+            }
+        }
+        Ok(n)
     }
 }

@@ -488,6 +488,219 @@ fn two_key_stores_on_one_vault_agree_and_unknown_subjects_can_be_shredded() {
     ));
 }
 
+pub const NEW_KEK: [u8; 32] = [0x6e; 32];
+
+/// KEK rotation (`KeyStore::rewrap_keys`), run unchanged on every vault:
+/// afterwards only the new KEK opens anything, shredded slots stay
+/// shredded, a failure changes nothing, and an interrupted rotation can be
+/// re-run.
+pub fn kek_rotation_story(store: Arc<dyn Store>, vault: Arc<dyn KeyVault>) {
+    let w = world(store, vault.clone());
+    let acme = tenant("acme");
+    let e_alice = record(&w, "acme", Some("alice"), 1);
+    let e_bob = record(&w, "acme", Some("bob"), 1);
+    let e_acme = record(&w, "acme", None, 1);
+    let e_globex = record(&w, "globex", None, 1);
+    let actor = ExternalId::new("dpo-7").unwrap();
+    let reason = Code::new("gdpr_art17").unwrap();
+    let bob_tomb = w
+        .keys
+        .destroy_subject_key(w.collector.log(), &acme, "bob", &actor, &reason)
+        .unwrap();
+    let globex_tomb = w
+        .keys
+        .destroy_tenant_key(w.collector.log(), &tenant("globex"), &actor, &reason)
+        .unwrap();
+    let alice = w.keys.subject_ref(&acme, "alice").unwrap();
+    let slots = [
+        KeySlot::Tenant(acme.clone()),
+        KeySlot::Subject(acme.clone(), alice),
+    ];
+    let load_all = || {
+        slots
+            .iter()
+            .map(|s| vault.load(s).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let before = load_all();
+
+    // Rotate: the live slots (acme, alice) are re-wrapped.
+    let new = LocalKek::from_bytes(NEW_KEK);
+    assert_eq!(w.keys.rewrap_keys(&new).unwrap(), 2);
+    let after = load_all();
+    for (b, a) in before.iter().zip(&after) {
+        let (SlotState::Live(b), SlotState::Live(a)) = (b, a) else {
+            panic!("not live")
+        };
+        assert_ne!(a, b, "re-wrapped");
+        let a = String::from_utf8(a.clone()).unwrap();
+        assert!(a.contains(&new.kek_id().to_hex()), "{a}");
+        assert!(
+            !a.contains(&LocalKek::from_bytes(KEK).kek_id().to_hex()),
+            "{a}"
+        );
+    }
+
+    // The old KEK opens nothing stored; the new one opens everything live.
+    let old = key_store(vault.clone(), KEK);
+    for e in [&e_alice, &e_acme] {
+        assert!(
+            matches!(
+                old.open(e, "raw_input"),
+                Err(ShredError::KekMismatch { .. })
+            ),
+            "old KEK still opens {e:?}"
+        );
+    }
+    let fresh = key_store(vault.clone(), NEW_KEK);
+    assert_readable(&fresh, &e_alice, "acme", Some("alice"), 1);
+    assert_readable(&fresh, &e_acme, "acme", None, 1);
+    assert_eq!(
+        fresh.subject_ref(&acme, "alice").unwrap(),
+        alice,
+        "same commitment key"
+    );
+    // Shredded slots stay shredded, under either KEK.
+    let bob = fresh.subject_ref(&acme, "bob").unwrap();
+    assert_shredded(
+        &fresh,
+        &e_bob,
+        &KeySlot::Subject(acme.clone(), bob),
+        bob_tomb.seq(),
+    );
+    assert_shredded(
+        &fresh,
+        &e_globex,
+        &KeySlot::Tenant(tenant("globex")),
+        globex_tomb.seq(),
+    );
+
+    // Re-running with the same new KEK keeps the records as they are.
+    assert_eq!(fresh.rewrap_keys(&new).unwrap(), 2);
+    assert_eq!(load_all(), after);
+
+    // A slot still under the old KEK (created by a stale writer): rotating
+    // with the new KEK's store to a third KEK fails on it, and nothing —
+    // not even the slots before it — changes.
+    let initech = tenant("initech");
+    let f = Code::new("x").unwrap();
+    let stale = old
+        .seal(&initech, None, EntryId([1; 16]), &f, b"y")
+        .unwrap();
+    let initech_before = vault.load(&KeySlot::Tenant(initech.clone())).unwrap();
+    let third = LocalKek::from_bytes([0x33; 32]);
+    assert!(matches!(
+        fresh.rewrap_keys(&third),
+        Err(ShredError::KekMismatch { .. })
+    ));
+    assert_eq!(load_all(), after);
+    assert_eq!(
+        vault.load(&KeySlot::Tenant(initech.clone())).unwrap(),
+        initech_before
+    );
+    // The interrupted rotation is finished by re-running it with the old
+    // KEK's store: slots under the new KEK are kept, the stale one moves.
+    assert_eq!(old.rewrap_keys(&new).unwrap(), 3);
+    assert_eq!(load_all(), after);
+    let fresh = key_store(vault.clone(), NEW_KEK);
+    assert_eq!(
+        &*fresh
+            .open_sealed(&initech, EntryId([1; 16]), &stale)
+            .unwrap(),
+        b"y"
+    );
+}
+
+#[test]
+fn kek_rotation_on_the_memory_vault() {
+    kek_rotation_story(Arc::new(MemoryStore::new()), Arc::new(MemoryVault::new()));
+}
+
+/// A vault whose first load of a live subject slot, once armed, signals and
+/// then waits (at most 300 ms) to be told to go on: a cache fill caught
+/// between reading a key and caching it.
+struct PausingVault {
+    inner: MemoryVault,
+    armed: std::sync::atomic::AtomicBool,
+    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl KeyVault for PausingVault {
+    fn load(&self, slot: &KeySlot) -> Result<SlotState, ShredError> {
+        let state = self.inner.load(slot)?;
+        let pause = matches!(slot, KeySlot::Subject(..))
+            && matches!(state, SlotState::Live(_))
+            && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst);
+        if pause {
+            self.entered.lock().unwrap().send(()).unwrap();
+            let _ = self
+                .resume
+                .lock()
+                .unwrap()
+                .recv_timeout(std::time::Duration::from_millis(300));
+        }
+        Ok(state)
+    }
+    fn create(&self, slot: &KeySlot, record: &[u8]) -> Result<SlotState, ShredError> {
+        self.inner.create(slot, record)
+    }
+    fn destroy(&self, slot: &KeySlot) -> Result<(), ShredError> {
+        self.inner.destroy(slot)
+    }
+    fn record_tombstone(&self, slot: &KeySlot, seq: Seq) -> Result<(), ShredError> {
+        self.inner.record_tombstone(slot, seq)
+    }
+}
+
+/// A seal that read a subject's key from the vault just before a destroy
+/// must not leave that key in the cache: every later seal or open fails.
+#[test]
+fn a_key_loaded_during_a_destroy_is_never_cached_after_it() {
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (resume, resume_rx) = std::sync::mpsc::channel();
+    let vault = Arc::new(PausingVault {
+        inner: MemoryVault::new(),
+        armed: false.into(),
+        entered: entered_tx.into(),
+        resume: resume_rx.into(),
+    });
+    let w = world(Arc::new(MemoryStore::new()), vault.clone());
+    let acme = tenant("acme");
+    let e = record(&w, "acme", Some("carol"), 1);
+    let carol = w.keys.subject_ref(&acme, "carol").unwrap();
+    w.keys.forget_cached_keys();
+    vault.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let field = Code::new("late").unwrap();
+    let (actor, reason) = (
+        ExternalId::new("dpo-7").unwrap(),
+        Code::new("gdpr_art17").unwrap(),
+    );
+    std::thread::scope(|s| {
+        let sealer = s.spawn(|| {
+            w.keys
+                .seal(&acme, Some(&carol), EntryId([7; 16]), &field, b"x")
+        });
+        entered.recv().unwrap();
+        // The sealer is between loading carol's record and caching her key.
+        w.keys
+            .destroy_subject_key(w.collector.log(), &acme, "carol", &actor, &reason)
+            .unwrap();
+        resume.send(()).unwrap();
+        // Sealed concurrently with the destroy: it may have gone either way.
+        let _ = sealer.join().unwrap();
+    });
+    assert!(matches!(
+        w.keys
+            .seal(&acme, Some(&carol), EntryId([8; 16]), &field, b"y"),
+        Err(ShredError::Shredded { .. })
+    ));
+    assert!(matches!(
+        w.keys.open(&e, "raw_input"),
+        Err(ShredError::Shredded { .. })
+    ));
+}
+
 #[test]
 fn a_sealed_receipt_is_stored_only_under_the_id_its_fields_bind() {
     let w = world(Arc::new(MemoryStore::new()), Arc::new(MemoryVault::new()));
@@ -632,6 +845,32 @@ mod sqlite {
         ));
         let g = store.read(&tenant("globex"), Seq(0), Seq(1)).unwrap();
         assert_readable(&keys, &g[0], "globex", None, 1);
+    }
+
+    #[test]
+    fn kek_rotation_on_sqlite_and_no_record_under_the_old_kek_remains() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.db");
+        let store = Arc::new(SqliteStore::open(&path, SqliteOptions::default()).unwrap());
+        // The wrapped keys under the old KEK (base64, as stored) before rotating.
+        let w = world(store.clone(), store.clone());
+        record(&w, "acme", None, 7);
+        let old_wrapped: Vec<Vec<u8>> = raw_keys(&*store, &KeySlot::Tenant(tenant("acme")))
+            .into_iter()
+            .skip(2)
+            .step_by(3)
+            .collect();
+        drop(w);
+        store.checkpoint().unwrap();
+        assert!(old_wrapped.iter().all(|k| contains(&files(&path), k)));
+        kek_rotation_story(store.clone(), store.clone());
+        let after = files(&path);
+        for k in &old_wrapped {
+            assert!(
+                !contains(&after, k),
+                "a key wrapped under the old KEK remains"
+            );
+        }
     }
 
     #[test]
@@ -815,7 +1054,7 @@ mod vectors {
         let aes = aes_gcm::Aes256Gcm::new_from_slice(&kek).unwrap();
         let dk = aes
             .decrypt(
-                wrapped[..12].into(),
+                &<[u8; 12]>::try_from(&wrapped[..12]).unwrap().into(),
                 Payload {
                     msg: &wrapped[12..],
                     aad: aad.as_bytes(),
@@ -838,7 +1077,7 @@ mod vectors {
         let pt = aes_gcm::Aes256Gcm::new_from_slice(&fk)
             .unwrap()
             .decrypt(
-                nonce.as_slice().into(),
+                &<[u8; 12]>::try_from(nonce.as_slice()).unwrap().into(),
                 Payload {
                     msg: &b64(f["sealed"]["ct"].as_str().unwrap()),
                     aad: [&b"ai-audit/v1/sealed-field\0"[..], binding.as_bytes()]

@@ -40,7 +40,7 @@ const READ_CHUNK: u64 = 256;
 /// Entries fetched per round trip (several `HMGET`s pipelined).
 const READ_ROUND_TRIP: u64 = 4_096;
 /// Keys per `SCAN` step of [`RedisStore::reindex_tenants`].
-const SCAN_COUNT: u64 = 1_000;
+pub(super) const SCAN_COUNT: u64 = 1_000;
 
 /// Settings of [`RedisStore::open`].
 #[derive(Clone, Debug)]

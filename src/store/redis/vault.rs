@@ -17,9 +17,9 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-use super::RedisStore;
-use crate::id::Seq;
-use crate::shred::{KeySlot, KeyVault, ShredError, SlotState};
+use super::{RedisStore, SCAN_COUNT};
+use crate::id::{Seq, TenantId};
+use crate::shred::{KeySlot, KeyVault, RewrapFn, ShredError, SlotState, SubjectRef};
 use crate::store::StoreError;
 
 /// KEYS: 1 record, 2 marker, 3 subjects set. ARGV: 1 record, 2 subject ref
@@ -50,6 +50,23 @@ redis.call('SET', KEYS[2], '', 'NX')
 return 'ok'
 "#;
 
+/// KEYS: record keys of one tenant. ARGV: for each, its expected current
+/// record, then its replacement. Replaces all of them, or none when any
+/// changed since it was read (a concurrent create or destroy).
+const REWRAP_LUA: &str = r#"
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) ~= ARGV[2 * i - 1] then return 'changed' end
+end
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i])
+end
+return 'ok'
+"#;
+
+/// One record to replace: its key, its current bytes, its replacement.
+type Rewrite = (String, Vec<u8>, Vec<u8>);
+
+static REWRAP: LazyLock<Script> = LazyLock::new(|| Script::new(REWRAP_LUA));
 static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE_LUA));
 static DESTROY: LazyLock<Script> = LazyLock::new(|| Script::new(DESTROY_LUA));
 
@@ -160,5 +177,89 @@ impl KeyVault for RedisStore {
             Ok(())
         })
         .map_err(backend)
+    }
+
+    /// Reads every live record (tenants found with `SCAN`, their subjects
+    /// from the tenant's subject set), computes every replacement, and
+    /// only then writes: one script per tenant (its keys share one hash
+    /// slot), replacing all of the tenant's records or none. A failing
+    /// `rewrap` therefore changes nothing; a backend failure between two
+    /// tenants leaves the earlier ones re-wrapped — run the rotation again
+    /// (keys already under the new KEK are kept).
+    fn rewrap_all(&self, rewrap: &mut RewrapFn<'_>) -> Result<usize, ShredError> {
+        let open = format!("{{{}:", self.key_prefix());
+        let pattern = format!("{open}*}}:key:t");
+        let mut tenants = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .run("scan key slots", |c, _| {
+                    Ok(redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT)
+                        .query(c)?)
+                })
+                .map_err(backend)?;
+            for k in &keys {
+                let t = k
+                    .strip_prefix(&open)
+                    .and_then(|k| k.strip_suffix("}:key:t"))
+                    .and_then(|t| TenantId::new(t).ok())
+                    .ok_or_else(|| ShredError::Backend("redis: invalid key slot name".into()))?;
+                tenants.push(t);
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        tenants.sort();
+        tenants.dedup();
+        // Every replacement first, per tenant: (record key, old, new).
+        let mut plan: Vec<Vec<Rewrite>> = Vec::new();
+        for t in tenants {
+            let tk = self.slot_keys(&KeySlot::Tenant(t.clone()));
+            let subjects: Vec<String> = self
+                .run("read key subjects", |c, _| {
+                    Ok(redis::cmd("SMEMBERS").arg(&tk.subjects).query(c)?)
+                })
+                .map_err(backend)?;
+            let mut slots = vec![KeySlot::Tenant(t.clone())];
+            for s in &subjects {
+                let s = SubjectRef::from_hex(s)
+                    .map_err(|_| ShredError::Backend("redis: invalid subject ref".into()))?;
+                slots.push(KeySlot::Subject(t.clone(), s));
+            }
+            let mut writes = Vec::new();
+            for slot in slots {
+                if let SlotState::Live(old) = self.load(&slot)? {
+                    let new = rewrap(&slot, &old)?;
+                    writes.push((self.slot_keys(&slot).record, old, new));
+                }
+            }
+            plan.push(writes);
+        }
+        let mut n = 0;
+        for writes in plan.iter().filter(|w| !w.is_empty()) {
+            let reply: String = self
+                .run("re-wrap key slots", |c, _| {
+                    let mut inv = REWRAP.prepare_invoke();
+                    for (key, old, new) in writes {
+                        inv.key(key).arg(&old[..]).arg(&new[..]);
+                    }
+                    Ok(inv.invoke(c)?)
+                })
+                .map_err(backend)?;
+            if reply != "ok" {
+                return Err(ShredError::Backend(
+                    "a key slot changed during the re-wrap: run it again".into(),
+                ));
+            }
+            n += writes.len();
+        }
+        Ok(n)
     }
 }

@@ -13,7 +13,8 @@ use rusqlite::{OptionalExtension, TransactionBehavior};
 use super::error::Context;
 use super::SqliteStore;
 use crate::id::Seq;
-use crate::shred::{KeySlot, KeyVault, ShredError, SlotState};
+use crate::id::TenantId;
+use crate::shred::{KeySlot, KeyVault, RewrapFn, ShredError, SlotState, SubjectRef};
 use crate::store::StoreError;
 
 fn backend(e: StoreError) -> ShredError {
@@ -25,6 +26,27 @@ fn columns(slot: &KeySlot) -> (&str, String) {
         KeySlot::Subject(t, s) => (t.as_str(), s.to_hex()),
         KeySlot::Tenant(t) => (t.as_str(), String::new()),
     }
+}
+
+/// The slot of a `key_slots` row (inverse of [`columns`]).
+fn slot_of(tenant: &str, subject: &str) -> Result<KeySlot, ShredError> {
+    let bad =
+        |what: &str| ShredError::Backend(format!("key_slots row with an invalid {what}").into());
+    let t = TenantId::new(tenant).map_err(|_| bad("tenant id"))?;
+    if subject.is_empty() {
+        return Ok(KeySlot::Tenant(t));
+    }
+    let s = SubjectRef::from_hex(subject).map_err(|_| bad("subject ref"))?;
+    Ok(KeySlot::Subject(t, s))
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)`: true when a reader blocked it.
+fn checkpoint_blocked(c: &rusqlite::Connection, what: &'static str) -> Result<bool, ShredError> {
+    let busy: i64 = c
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        .ctx(what)
+        .map_err(backend)?;
+    Ok(busy != 0)
 }
 
 type Row = (Option<Vec<u8>>, i64, Option<i64>);
@@ -121,11 +143,7 @@ impl KeyVault for SqliteStore {
         .ctx("insert shred marker")
         .map_err(backend)?;
         tx.commit().ctx("commit key destroy").map_err(backend)?;
-        let busy: i64 = conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
-            .ctx("checkpoint after key destroy")
-            .map_err(backend)?;
-        if busy != 0 {
+        if checkpoint_blocked(&conn, "checkpoint after key destroy")? {
             return Err(ShredError::Backend(
                 "keys deleted, but a reader blocked the WAL checkpoint that overwrites their old \
                  page images: retry the destroy"
@@ -149,5 +167,49 @@ impl KeyVault for SqliteStore {
         .ctx("record tombstone")
         .map_err(backend)?;
         Ok(())
+    }
+
+    /// One `IMMEDIATE` transaction over every live row, then a WAL
+    /// checkpoint (as after a destroy), so that neither file keeps the
+    /// records wrapped under the old KEK.
+    fn rewrap_all(&self, rewrap: &mut RewrapFn<'_>) -> Result<usize, ShredError> {
+        let mut conn = self.writer.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin key re-wrap")
+            .map_err(backend)?;
+        let rows: Vec<(String, String, Vec<u8>)> = tx
+            .prepare(
+                "SELECT tenant, subject, record FROM key_slots
+                 WHERE destroyed = 0 AND record IS NOT NULL ORDER BY tenant, subject",
+            )
+            .ctx("read key slots")
+            .map_err(backend)?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .ctx("read key slots")
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .ctx("read key slots")
+            .map_err(backend)?;
+        for (t, s, record) in &rows {
+            let new = rewrap(&slot_of(t, s)?, record)?;
+            tx.prepare_cached(
+                "UPDATE key_slots SET record = ?3 WHERE tenant = ?1 AND subject = ?2 AND destroyed = 0",
+            )
+            .ctx("re-wrap key slot")
+            .map_err(backend)?
+            .execute(rusqlite::params![t, s, new])
+            .ctx("re-wrap key slot")
+            .map_err(backend)?;
+        }
+        tx.commit().ctx("commit key re-wrap").map_err(backend)?;
+        if checkpoint_blocked(&conn, "checkpoint after key re-wrap")? {
+            return Err(ShredError::Backend(
+                "keys re-wrapped, but a reader blocked the WAL checkpoint that overwrites the \
+                 old records' page images: run the re-wrap again"
+                    .into(),
+            ));
+        }
+        Ok(rows.len())
     }
 }

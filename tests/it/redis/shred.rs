@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ai_audit::*;
 
 use super::harness::*;
-use crate::shred::{contains, raw_keys, record, shred_story, world};
+use crate::shred::{contains, kek_rotation_story, raw_keys, record, shred_story, world};
 use crate::support::*;
 
 #[test]
@@ -17,6 +17,13 @@ fn the_full_story_on_redis() {
     let store = Arc::new(TestRedis::new());
     let vault = Arc::new(open_store(store.url(), store.prefix()));
     shred_story(store.clone(), vault);
+}
+
+#[test]
+fn kek_rotation_on_redis() {
+    let store = Arc::new(TestRedis::new());
+    let vault = Arc::new(open_store(store.url(), store.prefix()));
+    kek_rotation_story(store.clone(), vault);
 }
 
 /// What must disappear with acme, and what must stay with globex.
