@@ -211,7 +211,9 @@ fn bench_baseline(c: &mut Criterion) {
     let vk = sk.verifying_key();
     let msg = [5u8; 54];
     let sig = sk.sign(&msg);
-    g.bench_function("ed25519_sign", |b| b.iter(|| sk.sign(std::hint::black_box(&msg))));
+    g.bench_function("ed25519_sign", |b| {
+        b.iter(|| sk.sign(std::hint::black_box(&msg)))
+    });
     g.bench_function("ed25519_verify_strict", |b| {
         b.iter(|| vk.verify_strict(std::hint::black_box(&msg), &sig).unwrap())
     });

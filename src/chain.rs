@@ -264,12 +264,23 @@ pub(crate) enum SigCheck {
 /// Hash and body of `entry`; the signature is left [`SigCheck::Unchecked`]
 /// (or [`SigCheck::Absent`]) for the caller to verify.
 pub(crate) fn precheck_content(entry: &Entry) -> Precheck {
+    precheck_content_hashed(entry, None)
+}
+
+/// [`precheck_content`], given the content hash when it is already known
+/// (taken from the line the entry was read from, see
+/// [`Entry::from_line_hashed`]); otherwise it is computed.
+pub(crate) fn precheck_content_hashed(entry: &Entry, content_hash: Option<Hash32>) -> Precheck {
     let sig = if entry.signature().is_some() {
         SigCheck::Unchecked
     } else {
         SigCheck::Absent
     };
-    match entry.computed_hash() {
+    let computed = match content_hash {
+        Some(h) => Ok(h),
+        None => entry.computed_hash(),
+    };
+    match computed {
         Ok(h) if &h == entry.hash() => Precheck {
             hash: HashCheck::Match,
             body: Some(entry.body()),

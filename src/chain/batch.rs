@@ -19,8 +19,9 @@ use curve25519_dalek::traits::{Identity, IsIdentity};
 use curve25519_dalek::Scalar;
 use ed25519_dalek::VerifyingKey;
 
-use super::{precheck_content, HashCheck, Precheck, SigCheck};
+use super::{precheck_content_hashed, HashCheck, Precheck, SigCheck};
 use crate::entry::{signature_message, Entry, SIGNATURE_MESSAGE_LEN};
+use crate::hash::Hash32;
 use crate::keys::KeyRing;
 
 /// The y-coordinates (sign bit cleared) of the eight points of small order.
@@ -78,14 +79,19 @@ fn r_is_batchable(r: &[u8]) -> bool {
     !non_canonical && !ys.contains(&y)
 }
 
-/// Prechecks of `entries` (in order): hash and body of each, and the
-/// signatures of those whose hash matches verified together under `keys`.
+/// Prechecks of `entries` (in order, each with its content hash when
+/// known): hash and body of each, and the signatures of those whose hash
+/// matches verified together under `keys`.
 pub(crate) fn precheck_many<'a>(
-    entries: impl IntoIterator<Item = &'a Entry>,
+    entries: impl IntoIterator<Item = (&'a Entry, Option<Hash32>)>,
     keys: &KeyRing,
 ) -> Vec<Precheck> {
-    let entries: Vec<&Entry> = entries.into_iter().collect();
-    let mut pres: Vec<Precheck> = entries.iter().map(|e| precheck_content(e)).collect();
+    let (entries, hashes): (Vec<&Entry>, Vec<Option<Hash32>>) = entries.into_iter().unzip();
+    let mut pres: Vec<Precheck> = entries
+        .iter()
+        .zip(hashes)
+        .map(|(e, h)| precheck_content_hashed(e, h))
+        .collect();
     // Torsion-freeness of each key, computed once per call.
     let mut torsion_free: Vec<([u8; 32], bool)> = Vec::new();
     let mut jobs: Vec<usize> = Vec::new();

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 
 use crate::chain::{precheck_many, Precheck};
 use crate::entry::{Entry, EntryError};
+use crate::hash::Hash32;
 use crate::keys::KeyRing;
 use crate::report::Location;
 use crate::segment::{Irregular, SegmentStream};
@@ -32,6 +33,9 @@ fn in_flight(workers: usize) -> usize {
     workers * IN_FLIGHT_PER_WORKER
 }
 
+/// An entry read from a line, with its content hash when taken from the line.
+type ParsedLine = Result<(Entry, Option<Hash32>), EntryError>;
+
 type Prepared = (Location, Result<Entry, EntryError>, Option<Precheck>);
 
 struct Job {
@@ -41,16 +45,18 @@ struct Job {
 }
 
 fn prepare(job: Job) -> (u64, Vec<Prepared>) {
-    let parsed: Vec<(Location, Result<Entry, EntryError>)> = job
+    let parsed: Vec<(Location, ParsedLine)> = job
         .lines
         .into_iter()
         .map(|(loc, line)| {
-            let e = Entry::from_line(&line);
+            let e = Entry::from_line_hashed(&line);
             (loc, e)
         })
         .collect();
     let mut pres = precheck_many(
-        parsed.iter().filter_map(|(_, r)| r.as_ref().ok()),
+        parsed
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().map(|(e, h)| (e, *h))),
         &job.keys,
     )
     .into_iter();
@@ -58,7 +64,7 @@ fn prepare(job: Job) -> (u64, Vec<Prepared>) {
         .into_iter()
         .map(|(loc, r)| {
             let pre = if r.is_ok() { pres.next() } else { None };
-            (loc, r, pre)
+            (loc, r.map(|(e, _)| e), pre)
         })
         .collect();
     (job.id, out)
