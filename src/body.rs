@@ -407,20 +407,35 @@ impl Body {
     /// [`EncodingError::Syntax`] when `bytes` are not JSON, otherwise as
     /// [`Body::from_value`].
     pub fn from_canonical(kind: EntryKind, bytes: &[u8]) -> Result<Body, EncodingError> {
-        if let Some(body) = Self::decode_exact(kind, bytes) {
-            return Ok(body);
+        if encoding::is_canonical(bytes) {
+            Self::from_known_canonical(kind, bytes)
+        } else {
+            Self::from_generic(kind, bytes)
         }
+    }
+
+    /// [`Body::from_canonical`] for bytes already known to be canonical
+    /// (accepted by [`encoding::is_canonical`], or a member of a text it
+    /// accepted).
+    pub(crate) fn from_known_canonical(
+        kind: EntryKind,
+        bytes: &[u8],
+    ) -> Result<Body, EncodingError> {
+        match Self::decode_exact(kind, bytes) {
+            Some(body) => Ok(body),
+            None => Self::from_generic(kind, bytes),
+        }
+    }
+
+    fn from_generic(kind: EntryKind, bytes: &[u8]) -> Result<Body, EncodingError> {
         let v: Value =
             serde_json::from_slice(bytes).map_err(|e| EncodingError::Syntax(e.to_string()))?;
         Body::from_value(kind, &v)
     }
 
-    /// [`Body::from_canonical`]'s direct path; `None` sends the bytes to the
-    /// generic one.
+    /// The direct path of [`Body::from_known_canonical`]; `None` sends the
+    /// bytes to the generic one.
     fn decode_exact(kind: EntryKind, bytes: &[u8]) -> Option<Body> {
-        if !encoding::is_canonical(bytes) {
-            return None;
-        }
         let body = Self::decode_verified(kind, bytes).ok()?;
         body.check_rules(kind).ok()?;
         (body.to_canonical().ok()?.as_slice() == bytes).then_some(body)

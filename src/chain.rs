@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::body::Body;
-use crate::entry::{genesis, Entry, EntryError};
+use crate::entry::{genesis, Entry, EntryError, LineHash};
 use crate::hash::Hash32;
 use crate::id::{EntryId, LogName, Seq, TenantId};
 use crate::keys::{KeyError, KeyRing};
@@ -267,23 +267,26 @@ pub(crate) fn precheck_content(entry: &Entry) -> Precheck {
     precheck_content_hashed(entry, None)
 }
 
-/// [`precheck_content`], given the content hash when it is already known
-/// (taken from the line the entry was read from, see
-/// [`Entry::from_line_hashed`]); otherwise it is computed.
-pub(crate) fn precheck_content_hashed(entry: &Entry, content_hash: Option<Hash32>) -> Precheck {
+/// [`precheck_content`], given the content hash when the entry was read
+/// directly from its line ([`Entry::from_line_hashed`]); otherwise the hash
+/// is computed.
+pub(crate) fn precheck_content_hashed(entry: &Entry, line: Option<&LineHash>) -> Precheck {
     let sig = if entry.signature().is_some() {
         SigCheck::Unchecked
     } else {
         SigCheck::Absent
     };
-    let computed = match content_hash {
-        Some(h) => Ok(h),
+    let computed = match line {
+        Some(h) => Ok(h.hash()),
         None => entry.computed_hash(),
     };
     match computed {
         Ok(h) if &h == entry.hash() => Precheck {
             hash: HashCheck::Match,
-            body: Some(entry.body()),
+            body: Some(match line {
+                Some(l) => entry.body_of_line(l),
+                None => entry.body(),
+            }),
             sig,
         },
         Ok(_) => Precheck {

@@ -20,8 +20,7 @@ use curve25519_dalek::Scalar;
 use ed25519_dalek::VerifyingKey;
 
 use super::{precheck_content_hashed, HashCheck, Precheck, SigCheck};
-use crate::entry::{signature_message, Entry, SIGNATURE_MESSAGE_LEN};
-use crate::hash::Hash32;
+use crate::entry::{signature_message, Entry, LineHash, SIGNATURE_MESSAGE_LEN};
 use crate::keys::KeyRing;
 
 /// The y-coordinates (sign bit cleared) of the eight points of small order.
@@ -83,10 +82,10 @@ fn r_is_batchable(r: &[u8]) -> bool {
 /// known): hash and body of each, and the signatures of those whose hash
 /// matches verified together under `keys`.
 pub(crate) fn precheck_many<'a>(
-    entries: impl IntoIterator<Item = (&'a Entry, Option<Hash32>)>,
+    entries: impl IntoIterator<Item = (&'a Entry, Option<&'a LineHash>)>,
     keys: &KeyRing,
 ) -> Vec<Precheck> {
-    let (entries, hashes): (Vec<&Entry>, Vec<Option<Hash32>>) = entries.into_iter().unzip();
+    let (entries, hashes): (Vec<&Entry>, Vec<Option<&LineHash>>) = entries.into_iter().unzip();
     let mut pres: Vec<Precheck> = entries
         .iter()
         .zip(hashes)

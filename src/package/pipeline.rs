@@ -15,8 +15,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::chain::{precheck_many, Precheck};
-use crate::entry::{Entry, EntryError};
-use crate::hash::Hash32;
+use crate::entry::{Entry, EntryError, LineHash};
 use crate::keys::KeyRing;
 use crate::report::Location;
 use crate::segment::{Irregular, SegmentStream};
@@ -34,7 +33,7 @@ fn in_flight(workers: usize) -> usize {
 }
 
 /// An entry read from a line, with its content hash when taken from the line.
-type ParsedLine = Result<(Entry, Option<Hash32>), EntryError>;
+type ParsedLine = Result<(Entry, Option<LineHash>), EntryError>;
 
 type Prepared = (Location, Result<Entry, EntryError>, Option<Precheck>);
 
@@ -56,7 +55,7 @@ fn prepare(job: Job) -> (u64, Vec<Prepared>) {
     let mut pres = precheck_many(
         parsed
             .iter()
-            .filter_map(|(_, r)| r.as_ref().ok().map(|(e, h)| (e, *h))),
+            .filter_map(|(_, r)| r.as_ref().ok().map(|(e, h)| (e, h.as_ref()))),
         &job.keys,
     )
     .into_iter();
