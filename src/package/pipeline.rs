@@ -21,7 +21,7 @@ use crate::report::Location;
 use crate::segment::{Irregular, SegmentStream};
 
 /// Lines per batch handed to a worker.
-pub(crate) const BATCH: usize = 256;
+pub(crate) const BATCH: usize = 1024;
 /// Batches read ahead of the one being consumed, per worker.
 const IN_FLIGHT_PER_WORKER: usize = 3;
 /// Most worker threads used.
