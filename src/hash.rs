@@ -100,24 +100,39 @@ impl<'de> Deserialize<'de> for Hash32 {
     }
 }
 
+/// The value of each lowercase hex digit; 0xff for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Exactly `2 * N` lowercase hex digits as bytes, in one pass.
 pub(crate) fn decode_lower_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
     if s.len() != 2 * N {
         return None;
     }
     let mut out = [0u8; N];
+    // Any byte that is not a digit has a value with high bits set.
+    let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
-        let [hi, lo] = pair else { return None };
-        *o = (nibble(*hi)? << 4) | nibble(*lo)?;
+        let (hi, lo) = match pair {
+            [h, l] => (HEX_VALUE[usize::from(*h)], HEX_VALUE[usize::from(*l)]),
+            _ => return None,
+        };
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
     }
-    Some(out)
+    (bad & 0xf0 == 0).then_some(out)
 }
 
 /// Deserializes a string and parses it with `parse`, borrowing the text

@@ -167,6 +167,15 @@ impl Scanner<'_> {
         let start = self.pos;
         let mut plain = true;
         loop {
+            // Eight bytes at a time while none needs a look.
+            while let Some(chunk) = self.b.get(self.pos..self.pos + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                if needs_look(u64::from_le_bytes(w)) {
+                    break;
+                }
+                self.pos += 8;
+            }
             let c = self.peek()?;
             self.pos += 1;
             match c {
@@ -237,6 +246,20 @@ impl Scanner<'_> {
         let mut out = Vec::with_capacity(tok.len());
         write_number(&mut out, &n, "$").is_ok() && out == tok
     }
+}
+
+/// Whether any byte of `w` is `"`, `\\`, a control (< 0x20) or not ASCII
+/// (≥ 0x80): the bytes a string scan must look at. Never false when one is
+/// (it may be true when none is, which only costs a byte-wise look).
+fn needs_look(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+    w & HIGH != 0
+        || below_space
+        || has_zero(w ^ (ONES * u64::from(b'"')))
+        || has_zero(w ^ (ONES * u64::from(b'\\')))
 }
 
 /// A string's content range, and whether it is plain ASCII without escapes
@@ -377,6 +400,21 @@ mod tests {
         for c in cases {
             agree(c);
         }
+    }
+
+    #[test]
+    fn the_word_test_finds_every_byte_to_look_at() {
+        for b in 0u8..=255 {
+            for at in 0..8 {
+                let mut w = [b'a'; 8];
+                w[at] = b;
+                let look = !(0x20..0x80).contains(&b) || b == b'"' || b == b'\\';
+                if look {
+                    assert!(needs_look(u64::from_le_bytes(w)), "{b:#x} at {at}");
+                }
+            }
+        }
+        assert!(!needs_look(u64::from_le_bytes(*b"abc/ ~09")));
     }
 
     #[test]

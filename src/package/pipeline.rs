@@ -9,6 +9,7 @@
 //! memory stays bounded whatever the package size.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -37,9 +38,15 @@ type ParsedLine = Result<(Entry, Option<LineHash>), EntryError>;
 
 type Prepared = (Location, Result<Entry, EntryError>, Option<Precheck>);
 
+/// Appends the next line to the buffer and says where it is (and where it
+/// came from); `None` at the end.
+pub(crate) type NextLine<'a> = &'a mut dyn FnMut(&mut Vec<u8>) -> Option<(Location, Range<usize>)>;
+
 struct Job {
     id: u64,
-    lines: Vec<(Location, Vec<u8>)>,
+    /// The batch's lines, one after the other.
+    buf: Vec<u8>,
+    lines: Vec<(Location, Range<usize>)>,
     keys: Arc<KeyRing>,
 }
 
@@ -47,9 +54,9 @@ fn prepare(job: Job) -> (u64, Vec<Prepared>) {
     let parsed: Vec<(Location, ParsedLine)> = job
         .lines
         .into_iter()
-        .map(|(loc, line)| {
-            let e = Entry::from_line_hashed(&line);
-            (loc, e)
+        .map(|(loc, range)| {
+            let line = job.buf.get(range).unwrap_or_default();
+            (loc, Entry::from_line_hashed(line))
         })
         .collect();
     let mut pres = precheck_many(
@@ -84,7 +91,7 @@ pub(crate) fn workers() -> usize {
 /// # Errors
 /// [`Irregular`] as soon as `seg` gives up (the rest is not read).
 pub(crate) fn run(
-    lines: impl Iterator<Item = (Location, Vec<u8>)>,
+    next_line: NextLine<'_>,
     seg: &mut SegmentStream,
     on_item: &mut dyn FnMut(&Location, &Result<Entry, EntryError>),
     progress: &mut dyn FnMut(u64),
@@ -118,14 +125,27 @@ pub(crate) fn run(
         };
         let mut keys = Arc::new(feeder.seg.keys().clone());
         let mut sent = 0u64;
-        let mut lines = lines.peekable();
-        while lines.peek().is_some() && feeder.result.is_ok() {
-            let batch: Vec<(Location, Vec<u8>)> = lines.by_ref().take(BATCH).collect();
+        let mut line_bytes = 1024;
+        while feeder.result.is_ok() {
+            let mut buf = Vec::with_capacity(BATCH * line_bytes);
+            let mut batch = Vec::with_capacity(BATCH);
+            while batch.len() < BATCH {
+                let Some(line) = next_line(&mut buf) else {
+                    break;
+                };
+                batch.push(line);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            // Size the next buffer after this one (lines of a log are alike).
+            line_bytes = (buf.len() / batch.len() + 64).min(1 << 20);
             if feeder.seg.keys().iter().count() != keys.iter().count() {
                 keys = Arc::new(feeder.seg.keys().clone());
             }
             let job = Job {
                 id: sent,
+                buf,
                 lines: batch,
                 keys: Arc::clone(&keys),
             };
