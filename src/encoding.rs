@@ -19,7 +19,8 @@ use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
 mod scan;
-pub(crate) use scan::{is_canonical, scan_object};
+pub use scan::is_canonical;
+pub(crate) use scan::scan_object;
 
 /// The format version written into every record of format v1 (SPEC §1).
 pub const FORMAT_VERSION: u32 = 1;

@@ -372,6 +372,27 @@ impl Entry {
     }
 }
 
+/// For the fuzz target: whether the direct line reader agrees with the
+/// generic one on `line` (it accepts only what the generic reader accepts,
+/// into the same entry and content hash, and its body decoding gives the
+/// generic body decoding's answer). Not part of the API.
+#[doc(hidden)]
+pub fn entry_line_readers_agree(line: &[u8]) -> bool {
+    let generic = Entry::from_line_generic(line);
+    let Some((e, h)) = read_line(line) else {
+        return true;
+    };
+    let Ok(g) = generic else {
+        return false;
+    };
+    let same_body = match (e.body_of_line(&LineHash(h)), g.body()) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    };
+    e == g && g.computed_hash().is_ok_and(|c| c == h) && same_body
+}
+
 /// The content hash of an entry read directly from a canonical line
 /// ([`Entry::from_line_hashed`]); only that reader makes one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

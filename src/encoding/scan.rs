@@ -32,12 +32,11 @@ use super::{write_number, MAX_SAFE_INTEGER};
 /// limit is 128 levels, the 128th refused).
 pub(crate) const MAX_DEPTH: usize = 127;
 
-/// Whether `bytes` is exactly one canonical JSON text: the bytes that
-/// [`super::parse_canonical`] accepts.
-pub(crate) fn is_canonical(bytes: &[u8]) -> bool {
-    if std::str::from_utf8(bytes).is_err() {
-        return false;
-    }
+/// Whether `bytes` is exactly one RFC 8785 canonical JSON text: the bytes
+/// that [`parse_canonical`](super::parse_canonical) accepts, decided in one
+/// pass without building a value.
+pub fn is_canonical(bytes: &[u8]) -> bool {
+    // UTF-8 is checked where non-ASCII bytes can be accepted: in strings.
     let mut s = Scanner { b: bytes, pos: 0 };
     s.value(0) && s.pos == bytes.len()
 }
@@ -49,9 +48,6 @@ pub(crate) fn is_canonical(bytes: &[u8]) -> bool {
 /// Returns `false` (after calling `member` for some members, perhaps) when
 /// the bytes are not a canonical object.
 pub(crate) fn scan_object(bytes: &[u8], member: OnMember<'_>) -> bool {
-    if std::str::from_utf8(bytes).is_err() {
-        return false;
-    }
     let mut s = Scanner { b: bytes, pos: 0 };
     s.object(1, Some(member)) && s.pos == bytes.len()
 }
@@ -214,7 +210,20 @@ impl Scanner<'_> {
                     }
                 }
                 0x00..=0x1f => return None,
-                0x80..=0xff => plain = false,
+                0x80..=0xff => {
+                    // One UTF-8 sequence, checked on its own (the only
+                    // place a non-ASCII byte can be accepted).
+                    plain = false;
+                    let len = match c {
+                        0xc2..=0xdf => 2,
+                        0xe0..=0xef => 3,
+                        0xf0..=0xf4 => 4,
+                        _ => return None,
+                    };
+                    let seq = self.b.get(self.pos - 1..self.pos - 1 + len)?;
+                    std::str::from_utf8(seq).ok()?;
+                    self.pos += len - 1;
+                }
                 _ => {}
             }
         }
@@ -374,6 +383,21 @@ mod tests {
             "{\"a\":\"\u{7f}\"}".as_bytes(),
             b"{\"a\":\"\x01\"}",
             b"{\"a\":\"\xff\"}",
+            b"{\"a\":\"\xc3\"}",
+            b"{\"a\":\"\xc3\xa9\"}",
+            b"{\"a\":\"\xc0\xaf\"}",
+            b"{\"a\":\"\xe0\x80\xaf\"}",
+            b"{\"a\":\"\xed\xa0\x80\"}",
+            b"{\"a\":\"\xef\xbf\xbf\"}",
+            b"{\"a\":\"\xf4\x8f\xbf\xbf\"}",
+            b"{\"a\":\"\xf4\x90\x80\x80\"}",
+            b"{\"a\":\"\xf0\x9f\x98\x80\"}",
+            b"{\"a\":\"\xf0\x9f\x98\"}",
+            b"{\"a\":\"\x80\"}",
+            b"{\"a\":\"\xe9\"}",
+            b"{\"\xc3\xa9\":1}",
+            b"{\"a\":1}\xc3\xa9",
+            b"\xef\xbb\xbf{}",
             "{\"\u{1f600}\":1,\"\u{fb33}\":2}".as_bytes(),
             "{\"\u{fb33}\":1,\"\u{1f600}\":2}".as_bytes(),
             "{\"\\r\":1,\"1\":2,\"\u{80}\":3}".as_bytes(),

@@ -23,6 +23,8 @@ use crate::segment::{Irregular, SegmentStream};
 
 /// Lines per batch handed to a worker.
 pub(crate) const BATCH: usize = 1024;
+/// Lines between two progress reports (and at the end of each batch).
+const PROGRESS_EVERY: u64 = 256;
 /// Batches read ahead of the one being consumed, per worker.
 const IN_FLIGHT_PER_WORKER: usize = 3;
 /// Most worker threads used.
@@ -83,10 +85,10 @@ pub(crate) fn workers() -> usize {
         .clamp(1, MAX_WORKERS)
 }
 
-/// Feeds every line of `lines` to `seg`, in order, with the per-entry work
-/// done on worker threads. `on_item` sees each parsed item before `seg`
-/// does; `progress` is called with the number of lines consumed so far
-/// after each batch.
+/// Feeds every line `next_line` gives to `seg`, in order, with the
+/// per-entry work done on worker threads. `on_item` sees each parsed item
+/// before `seg` does; `progress` is called with the number of lines
+/// consumed so far every [`PROGRESS_EVERY`] lines and after each batch.
 ///
 /// # Errors
 /// [`Irregular`] as soon as `seg` gives up (the rest is not read).
@@ -201,8 +203,13 @@ impl Feeder<'_, '_> {
                     self.result = Err(e);
                     break;
                 }
+                if self.consumed.is_multiple_of(PROGRESS_EVERY) {
+                    (self.progress)(self.consumed);
+                }
             }
-            (self.progress)(self.consumed);
+            if !self.consumed.is_multiple_of(PROGRESS_EVERY) {
+                (self.progress)(self.consumed);
+            }
         }
     }
 }
