@@ -247,6 +247,9 @@ impl Scanner<'_> {
                 .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
             return v <= MAX_SAFE_INTEGER;
         }
+        if short_fixed_decimal(tok) {
+            return true;
+        }
         // Anything else: parse the token as the slow path does and print it again.
         let Ok(serde_json::Value::Number(n)) = serde_json::from_slice::<serde_json::Value>(tok)
         else {
@@ -255,6 +258,46 @@ impl Scanner<'_> {
         let mut out = Vec::with_capacity(tok.len());
         write_number(&mut out, &n, "$").is_ok() && out == tok
     }
+}
+
+/// Whether `tok` is a decimal fraction that ECMAScript prints exactly as
+/// written: `-?(0|[1-9][0-9]*)\.[0-9]*[1-9]` with at most 15 significant
+/// digits and, below 1, at most five zeros after the point. At most 15
+/// significant digits (`DBL_DIG`) survive the trip through a double, so
+/// the shortest form that reads back as the same double (what
+/// `Number.prototype.toString` prints, RFC 8785 §3.2.2.3) has exactly
+/// these digits; the magnitude, from 10^-6 up to below 10^15, is in the
+/// range printed without an exponent.
+fn short_fixed_decimal(tok: &[u8]) -> bool {
+    let digits = tok.strip_prefix(b"-").unwrap_or(tok);
+    let Some(dot) = digits.iter().position(|&c| c == b'.') else {
+        return false;
+    };
+    let (int, frac) = (
+        digits.get(..dot).unwrap_or_default(),
+        digits.get(dot + 1..).unwrap_or_default(),
+    );
+    if int.is_empty()
+        || frac.is_empty()
+        || !int.iter().all(u8::is_ascii_digit)
+        || !frac.iter().all(u8::is_ascii_digit)
+        || frac.last() == Some(&b'0')
+    {
+        return false;
+    }
+    let significant = if int == b"0" {
+        let zeros = frac.iter().take_while(|&&c| c == b'0').count();
+        if zeros > 5 {
+            return false;
+        }
+        frac.len() - zeros
+    } else {
+        if int.first() == Some(&b'0') {
+            return false;
+        }
+        int.len() + frac.len()
+    };
+    significant <= 15
 }
 
 /// Whether any byte of `w` is `"`, `\\`, a control (< 0x20) or not ASCII
@@ -357,6 +400,30 @@ mod tests {
             br#"{"a":1e-7}"#,
             br#"{"a":0.000001}"#,
             br#"{"a":5e-324}"#,
+            br#"{"a":0.25}"#,
+            br#"{"a":-0.25}"#,
+            br#"{"a":0.250}"#,
+            br#"{"a":00.25}"#,
+            br#"{"a":0.}"#,
+            br#"{"a":1.5.5}"#,
+            br#"{"a":0.0000001}"#,
+            br#"{"a":0.000001}"#,
+            br#"{"a":0.0000012}"#,
+            br#"{"a":0.1}"#,
+            br#"{"a":0.3}"#,
+            br#"{"a":0.30000000000000004}"#,
+            br#"{"a":0.123456789012345}"#,
+            br#"{"a":0.1234567890123456}"#,
+            br#"{"a":0.1234567890123457}"#,
+            br#"{"a":123456789012345.6}"#,
+            br#"{"a":12345678901234.5}"#,
+            br#"{"a":99999999999999.9}"#,
+            br#"{"a":999999999999999.9}"#,
+            br#"{"a":9007199254740993.5}"#,
+            br#"{"a":-0.0}"#,
+            br#"{"a":-0.000001}"#,
+            br#"{"a":-.5}"#,
+            br#"{"a":1.5e1}"#,
             br#"{"a":1e999}"#,
             br#"{"a":-}"#,
             br#"{"a":1-2}"#,
@@ -578,6 +645,21 @@ mod tests {
             }
         }
         b
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn decimal_tokens_agree(
+            neg in any::<bool>(),
+            int in prop::sample::select(vec!["0", "1", "9", "10", "123", "100000", "9007199254740992", "00", "01"]),
+            zeros in 0usize..9,
+            frac in "[0-9]{0,18}",
+        ) {
+            let tok = format!("{}{int}.{}{frac}", if neg { "-" } else { "" }, "0".repeat(zeros));
+            agree(format!("{{\"a\":{tok}}}").as_bytes());
+            agree(tok.as_bytes());
+        }
     }
 
     proptest! {
