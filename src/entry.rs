@@ -460,13 +460,16 @@ fn read_line(line: &[u8]) -> Option<(Entry, Hash32)> {
         }
         std::str::from_utf8(inner).ok()
     };
-    // A non-negative integer (the acceptor bounds it by 2^53).
+    // A non-negative integer up to 2^53 in plain digits. (The acceptor
+    // also takes longer digit strings that print back the same as a
+    // double, such as 10^20; serde refuses those for a u64, so must this.)
     let uint = |i: usize| -> Option<u64> {
         let b = bytes(i)?;
-        if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        if b.is_empty() || b.len() > 16 || !b.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        Some(b.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')))
+        let v = b.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+        (v <= encoding::MAX_SAFE_INTEGER).then_some(v)
     };
     if bytes(M_V)? != b"1" {
         return None;
@@ -860,6 +863,18 @@ mod read_tests {
             (r#""epoch":12"#, r#""epoch":12.5"#),
             (r#""epoch":12"#, r#""epoch":"12""#),
             (r#""seq":9007199254740992"#, r#""seq":9007199254740993"#),
+            (
+                r#""seq":9007199254740992"#,
+                r#""seq":100000000000000000000"#,
+            ),
+            (
+                r#""seq":9007199254740992"#,
+                r#""seq":123456789012345680000"#,
+            ),
+            (r#""seq":9007199254740992"#, r#""seq":18446744073709551616"#),
+            (r#""epoch":12"#, r#""epoch":100000000000000000000"#),
+            (r#""epoch":12"#, r#""epoch":1e21"#),
+            (r#""epoch":12"#, r#""epoch":0.5"#),
             (r#""tenant":"acme-1""#, r#""tenant":"acme\u0001""#),
             (r#""tenant":"acme-1""#, r#""tenant":"Acme""#),
             (r#""tenant":"acme-1""#, r#""tenant":1"#),
