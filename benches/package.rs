@@ -5,6 +5,9 @@
 //!   N decision receipts from a `MemoryStore` into memory.
 //! - `package_verify/{signed,sealed}/N`: `verify_package` of that package
 //!   (streaming, all cores, Ed25519 batch verification).
+//! - `sig_batch/N`: `ed25519_dalek::verify_batch` of N signatures, per
+//!   signature (`-- sig_batch` alone runs in seconds), for the pipeline's
+//!   batch size.
 //!
 //! `cargo bench --no-default-features --bench package -- --measurement-time 10`
 //!
