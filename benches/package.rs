@@ -5,6 +5,9 @@
 //!   N decision receipts from a `MemoryStore` into memory.
 //! - `package_verify/{signed,sealed}/N`: `verify_package` of that package
 //!   (streaming, all cores, Ed25519 batch verification).
+//! - `sig_batch/N`: `ed25519_dalek::verify_batch` of N signatures, per
+//!   signature (`-- sig_batch` alone runs in seconds), for the pipeline's
+//!   batch size.
 //!
 //! `cargo bench --no-default-features --bench package -- --measurement-time 10`
 //!
@@ -150,6 +153,28 @@ fn write(dir: &str, n: u64) {
     println!("key {}", signer().verifier_key());
 }
 
+/// `sig_batch/N`: `ed25519_dalek::verify_batch` of N entry signatures
+/// (throughput per signature), to choose the pipeline's batch size.
+fn sig_batch(c: &mut Criterion) {
+    use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+    let sk = SigningKey::from_bytes(&[9u8; 32]);
+    let vk: VerifyingKey = sk.verifying_key();
+    let mut g = c.benchmark_group("sig_batch");
+    for n in [64usize, 256, 512, 1024, 2048] {
+        let msgs: Vec<Vec<u8>> = (0..n)
+            .map(|i| format!("ai-audit/v1/entry-sig\0{i:032}").into_bytes())
+            .collect();
+        let sigs: Vec<ed25519_dalek::Signature> = msgs.iter().map(|m| sk.sign(m)).collect();
+        let vks = vec![vk; n];
+        let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| ed25519_dalek::verify_batch(&refs, &sigs, &vks).unwrap())
+        });
+    }
+    g.finish();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--write") {
@@ -164,6 +189,7 @@ fn main() {
     let mut c = Criterion::default()
         .measurement_time(Duration::from_secs(10))
         .configure_from_args();
+    sig_batch(&mut c);
     bench(&mut c);
     c.final_summary();
 }

@@ -362,7 +362,22 @@ impl Body {
             EntryKind::Monitor => Body::Monitor(de(v)?),
             EntryKind::Contract => Body::Contract(de(v)?),
         };
-        let rules = match &body {
+        body.check_rules(kind)?;
+        // The typed body's fast canonical form must equal the generic
+        // canonical form of what was read: one record, one encoding (and a
+        // standing cross-check of the fast encoder).
+        if body.to_canonical()? != encoding::canonical_value(v)? {
+            return Err(EncodingError::Shape(format!(
+                "{} body is not in its one canonical shape (null or empty values present?)",
+                kind.as_str()
+            )));
+        }
+        Ok(body)
+    }
+
+    /// The rules of a body beyond its schema (text lengths, orders …).
+    fn check_rules(&self, kind: EntryKind) -> Result<(), EncodingError> {
+        let rules = match self {
             Body::Decision(d) => d.check_rules(),
             Body::Shred(s) => s.check_rules(),
             Body::HumanOversight(h)
@@ -374,16 +389,151 @@ impl Body {
             }
             _ => Ok(()),
         };
-        rules.map_err(|e| EncodingError::Shape(format!("{} body: {e}", kind.as_str())))?;
-        // The typed body's fast canonical form must equal the generic
-        // canonical form of what was read: one record, one encoding (and a
-        // standing cross-check of the fast encoder).
-        if body.to_canonical()? != encoding::canonical_value(v)? {
-            return Err(EncodingError::Shape(format!(
-                "{} body is not in its one canonical shape (null or empty values present?)",
-                kind.as_str()
-            )));
+        rules.map_err(|e| EncodingError::Shape(format!("{} body: {e}", kind.as_str())))
+    }
+
+    /// Decodes a body of `kind` from its bytes, strictly: the same result
+    /// as [`Body::from_value`] on the JSON value of `bytes` (and the same
+    /// error, which comes from it), without building that value when the
+    /// bytes are the body's one canonical form.
+    ///
+    /// The direct path: canonical bytes ([`encoding::is_canonical`]), a
+    /// typed decode straight from them (unknown fields refused), the rules,
+    /// and the typed body's canonical form equal to the bytes. Then
+    /// `from_value` accepts too, with the same body: the bytes are the
+    /// canonical form of their value, so its comparison is this one.
+    ///
+    /// # Errors
+    /// [`EncodingError::Syntax`] when `bytes` are not JSON, otherwise as
+    /// [`Body::from_value`].
+    pub fn from_canonical(kind: EntryKind, bytes: &[u8]) -> Result<Body, EncodingError> {
+        if encoding::is_canonical(bytes) {
+            Self::from_known_canonical(kind, bytes)
+        } else {
+            Self::from_generic(kind, bytes)
         }
-        Ok(body)
+    }
+
+    /// [`Body::from_canonical`] for bytes already known to be canonical
+    /// (accepted by [`encoding::is_canonical`], or a member of a text it
+    /// accepted).
+    pub(crate) fn from_known_canonical(
+        kind: EntryKind,
+        bytes: &[u8],
+    ) -> Result<Body, EncodingError> {
+        match Self::decode_exact(kind, bytes) {
+            Some(body) => Ok(body),
+            None => Self::from_generic(kind, bytes),
+        }
+    }
+
+    fn from_generic(kind: EntryKind, bytes: &[u8]) -> Result<Body, EncodingError> {
+        let v: Value =
+            serde_json::from_slice(bytes).map_err(|e| EncodingError::Syntax(e.to_string()))?;
+        Body::from_value(kind, &v)
+    }
+
+    /// The direct path of [`Body::from_known_canonical`]; `None` sends the
+    /// bytes to the generic one.
+    fn decode_exact(kind: EntryKind, bytes: &[u8]) -> Option<Body> {
+        let body = Self::decode_verified(kind, bytes).ok()?;
+        body.check_rules(kind).ok()?;
+        (body.to_canonical().ok()?.as_slice() == bytes).then_some(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    const KINDS: [EntryKind; 10] = [
+        EntryKind::Decision,
+        EntryKind::ToolCall,
+        EntryKind::HumanOversight,
+        EntryKind::PolicyFlag,
+        EntryKind::KeyRotation,
+        EntryKind::EpochLink,
+        EntryKind::StoreRepair,
+        EntryKind::Shred,
+        EntryKind::Monitor,
+        EntryKind::Contract,
+    ];
+
+    /// `from_canonical` gives what `from_value` gives on the bytes' value.
+    fn agree(kind: EntryKind, bytes: &[u8]) -> bool {
+        let direct = Body::from_canonical(kind, bytes);
+        let generic = serde_json::from_slice::<Value>(bytes)
+            .map_err(|e| EncodingError::Syntax(e.to_string()))
+            .and_then(|v| Body::from_value(kind, &v));
+        assert_eq!(
+            direct,
+            generic,
+            "{kind:?} {}",
+            String::from_utf8_lossy(bytes)
+        );
+        direct.is_ok()
+    }
+
+    #[test]
+    fn direct_decoding_agrees_with_the_generic_one() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+        let mut bodies: Vec<(EntryKind, Value)> = Vec::new();
+        for f in std::fs::read_dir(dir).unwrap() {
+            let path = f.unwrap().path();
+            if path.extension().is_some_and(|e| e == "jsonl") {
+                for line in std::fs::read(&path).unwrap().split(|b| *b == b'\n') {
+                    if let Ok(e) = crate::Entry::from_line(line) {
+                        bodies.push((e.kind(), e.body_value().unwrap()));
+                    }
+                }
+            }
+        }
+        assert!(bodies.len() > 30);
+        let (mut ok, mut cases) = (0, 0);
+        for (kind, v) in &bodies {
+            let mut variants = vec![v.clone()];
+            if let Value::Object(m) = v {
+                for k in m.keys() {
+                    for edit in [
+                        None,
+                        Some(Value::Null),
+                        Some(Value::Array(vec![])),
+                        Some(Value::from("x")),
+                        Some(Value::from(1.5)),
+                        Some(Value::from(-1)),
+                        Some(Value::Object(serde_json::Map::new())),
+                    ] {
+                        let mut m2 = m.clone();
+                        match edit {
+                            None => {
+                                m2.remove(k);
+                            }
+                            Some(x) => {
+                                m2.insert(k.clone(), x);
+                            }
+                        }
+                        variants.push(Value::Object(m2));
+                    }
+                }
+                let mut extra = m.clone();
+                extra.insert("zz_unknown".into(), Value::from(1));
+                variants.push(Value::Object(extra));
+            }
+            for var in variants {
+                let bytes = encoding::canonical_value(&var).unwrap();
+                for k in KINDS {
+                    cases += 1;
+                    if agree(k, &bytes) {
+                        ok += 1;
+                    }
+                }
+                // Not canonical: whitespace.
+                agree(*kind, &serde_json::to_vec_pretty(&var).unwrap());
+            }
+            agree(*kind, &encoding::canonical_value(v).unwrap());
+        }
+        assert!(ok > 30 && cases > 1000, "{ok} of {cases}");
+        agree(EntryKind::Decision, b"not json");
     }
 }

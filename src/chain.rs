@@ -11,10 +11,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::body::Body;
-use crate::entry::{genesis, Entry, EntryError};
+use crate::entry::{genesis, Entry, EntryError, LineHash};
 use crate::hash::Hash32;
 use crate::id::{EntryId, LogName, Seq, TenantId};
-use crate::keys::{KeyError, KeyRing};
+use crate::keys::{KeyError, KeyRing, VerifierKey};
 use crate::report::{Location, Report, Verdict};
 
 mod batch;
@@ -234,9 +234,11 @@ fn check_entry(
 #[derive(Debug)]
 pub(crate) struct Precheck {
     pub(crate) hash: HashCheck,
-    /// The strictly decoded body; `None` when the hash did not match (the
-    /// body is then not checked).
-    pub(crate) body: Option<Result<Body, crate::encoding::EncodingError>>,
+    /// The outcome of strictly decoding the body, keeping only the key a
+    /// `key_rotation` body introduces (the decoded body itself is dropped
+    /// where it was decoded, on a worker thread); `None` when the hash did
+    /// not match (the body is then not checked).
+    pub(crate) body: Option<Result<Option<VerifierKey>, crate::encoding::EncodingError>>,
     pub(crate) sig: SigCheck,
 }
 
@@ -264,15 +266,35 @@ pub(crate) enum SigCheck {
 /// Hash and body of `entry`; the signature is left [`SigCheck::Unchecked`]
 /// (or [`SigCheck::Absent`]) for the caller to verify.
 pub(crate) fn precheck_content(entry: &Entry) -> Precheck {
+    precheck_content_hashed(entry, None)
+}
+
+/// [`precheck_content`], given the content hash when the entry was read
+/// directly from its line ([`Entry::from_line_hashed`]); otherwise the hash
+/// is computed.
+pub(crate) fn precheck_content_hashed(entry: &Entry, line: Option<&LineHash>) -> Precheck {
     let sig = if entry.signature().is_some() {
         SigCheck::Unchecked
     } else {
         SigCheck::Absent
     };
-    match entry.computed_hash() {
+    let computed = match line {
+        Some(h) => Ok(h.hash()),
+        None => entry.computed_hash(),
+    };
+    match computed {
         Ok(h) if &h == entry.hash() => Precheck {
             hash: HashCheck::Match,
-            body: Some(entry.body()),
+            body: Some(
+                match line {
+                    Some(l) => entry.body_of_line(l),
+                    None => entry.body(),
+                }
+                .map(|b| match b {
+                    Body::KeyRotation(rot) => Some(rot.new_key),
+                    _ => None,
+                }),
+            ),
             sig,
         },
         Ok(_) => Precheck {
@@ -383,8 +405,8 @@ pub(crate) fn apply_precheck(
         }
     };
     // A verified rotation entry extends the trusted keys from here on.
-    if let (true, Some(Body::KeyRotation(rot))) = (signed_ok && entry.signature().is_some(), body) {
-        keys.add(rot.new_key);
+    if let (true, Some(Some(new_key))) = (signed_ok && entry.signature().is_some(), body) {
+        keys.add(new_key);
     }
 }
 

@@ -169,8 +169,7 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Timestamp::parse(&s).map_err(serde::de::Error::custom)
+        crate::hash::deserialize_text(d, Timestamp::parse)
     }
 }
 

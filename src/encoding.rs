@@ -18,6 +18,10 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, V
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
+mod scan;
+pub use scan::is_canonical;
+pub(crate) use scan::scan_object;
+
 /// The format version written into every record of format v1 (SPEC §1).
 pub const FORMAT_VERSION: u32 = 1;
 

@@ -202,6 +202,28 @@ impl Entry {
     /// [`EntryError::Malformed`] for anything not canonical or not of the
     /// envelope's shape (the body's shape is checked by [`Entry::body`]).
     pub fn from_line(line: &[u8]) -> Result<Entry, EntryError> {
+        Self::from_line_hashed(line).map(|(e, _)| e)
+    }
+
+    /// As [`Entry::from_line`], also giving the entry's content hash (what
+    /// [`Entry::computed_hash`] returns) when it was taken from the line's
+    /// own bytes: for a canonical line, the hashed envelope (SPEC §3.3) is
+    /// the line without its `hash` and `sig` members, so no re-encoding is
+    /// needed.
+    ///
+    /// The direct reader ([`read_line`]) accepts only lines that the
+    /// generic one accepts, into the same entry; it hands everything else,
+    /// and every error, to the generic reader.
+    pub(crate) fn from_line_hashed(line: &[u8]) -> Result<(Entry, Option<LineHash>), EntryError> {
+        match read_line(line) {
+            Some((e, h)) => Ok((e, Some(LineHash(h)))),
+            None => Self::from_line_generic(line).map(|e| (e, None)),
+        }
+    }
+
+    /// The generic reader: strict parse into a JSON value, canonical
+    /// comparison, version, then the serde shape of [`Wire`].
+    fn from_line_generic(line: &[u8]) -> Result<Entry, EntryError> {
         let v = encoding::parse_canonical(line)?;
         if let Some(ver) = v.get("v").and_then(Value::as_u64) {
             if ver != u64::from(FORMAT_VERSION) {
@@ -280,7 +302,15 @@ impl Entry {
     /// # Errors
     /// [`EncodingError::Shape`] when the body does not match its kind's schema.
     pub fn body(&self) -> Result<Body, EncodingError> {
-        Body::from_value(self.kind, &self.body_value()?)
+        Body::from_canonical(self.kind, &self.body_jcs)
+    }
+
+    /// [`Entry::body`] for an entry that [`Entry::from_line_hashed`] read
+    /// directly (the token proves it): its body bytes are a member of a
+    /// line the canonical acceptor accepted, so they are canonical and that
+    /// check is not repeated.
+    pub(crate) fn body_of_line(&self, _read_directly: &LineHash) -> Result<Body, EncodingError> {
+        Body::from_known_canonical(self.kind, &self.body_jcs)
     }
 
     /// The body as a generic JSON value.
@@ -340,6 +370,190 @@ impl Entry {
     pub fn signature(&self) -> Option<&Signature> {
         self.sig.as_ref()
     }
+}
+
+/// For the fuzz target: whether the direct line reader agrees with the
+/// generic one on `line` (it accepts only what the generic reader accepts,
+/// into the same entry and content hash, and its body decoding gives the
+/// generic body decoding's answer). Not part of the API.
+#[doc(hidden)]
+pub fn entry_line_readers_agree(line: &[u8]) -> bool {
+    let generic = Entry::from_line_generic(line);
+    let Some((e, h)) = read_line(line) else {
+        return true;
+    };
+    let Ok(g) = generic else {
+        return false;
+    };
+    let same_body = match (e.body_of_line(&LineHash(h)), g.body()) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    };
+    e == g && g.computed_hash().is_ok_and(|c| c == h) && same_body
+}
+
+/// The content hash of an entry read directly from a canonical line
+/// ([`Entry::from_line_hashed`]); only that reader makes one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LineHash(Hash32);
+
+impl LineHash {
+    /// The hash (what [`Entry::computed_hash`] computes).
+    pub(crate) fn hash(&self) -> Hash32 {
+        self.0
+    }
+}
+
+/// The envelope members in RFC 8785 order (SPEC §3.1); `sig` is optional.
+const MEMBERS: [&[u8]; 13] = [
+    b"body", b"epoch", b"hash", b"id", b"key_id", b"kind", b"log", b"prev", b"seq", b"sig",
+    b"tenant", b"ts", b"v",
+];
+const M_BODY: usize = 0;
+const M_EPOCH: usize = 1;
+const M_HASH: usize = 2;
+const M_ID: usize = 3;
+const M_KEY_ID: usize = 4;
+const M_KIND: usize = 5;
+const M_LOG: usize = 6;
+const M_PREV: usize = 7;
+const M_SEQ: usize = 8;
+const M_SIG: usize = 9;
+const M_TENANT: usize = 10;
+const M_TS: usize = 11;
+const M_V: usize = 12;
+
+/// The direct reader of a canonical line: one pass of the canonical
+/// acceptor yielding the members' byte ranges, each field decoded from its
+/// bytes with the validators the [`Wire`] fields use, and the content hash
+/// taken from the line's slices. Every field must be written exactly as
+/// [`write_envelope`] writes the decoded value (so that the hash of the
+/// slices is the hash of the content); `None` on anything else, for the
+/// generic reader to accept or explain.
+fn read_line(line: &[u8]) -> Option<(Entry, Hash32)> {
+    let mut at: [Option<std::ops::Range<usize>>; 13] = Default::default();
+    let mut next = 0usize;
+    let mut shape = true;
+    let canonical = encoding::scan_object(line, &mut |key, value| {
+        // Keys arrive strictly increasing: a forward search finds each.
+        while MEMBERS.get(next).is_some_and(|k| *k != key) {
+            next += 1;
+        }
+        match at.get_mut(next) {
+            Some(slot) => {
+                *slot = Some(value);
+                next += 1;
+            }
+            None => shape = false,
+        }
+    });
+    if !canonical || !shape {
+        return None;
+    }
+    let bytes = |i: usize| -> Option<&[u8]> { line.get(at.get(i)?.clone()?) };
+    // A string value without escapes, as text.
+    let text = |i: usize| -> Option<&str> {
+        let inner = bytes(i)?.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        if inner.contains(&b'\\') {
+            return None;
+        }
+        std::str::from_utf8(inner).ok()
+    };
+    // A non-negative integer up to 2^53 in plain digits. (The acceptor
+    // also takes longer digit strings that print back the same as a
+    // double, such as 10^20; serde refuses those for a u64, so must this.)
+    let uint = |i: usize| -> Option<u64> {
+        let b = bytes(i)?;
+        if b.is_empty() || b.len() > 16 || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v = b.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+        (v <= encoding::MAX_SAFE_INTEGER).then_some(v)
+    };
+    if bytes(M_V)? != b"1" {
+        return None;
+    }
+    let ts_text = text(M_TS)?;
+    let ts = Timestamp::parse(ts_text).ok()?;
+    if ts.to_text() != ts_text.as_bytes() {
+        return None;
+    }
+    let sig = match at.get(M_SIG)? {
+        Some(_) => Some(signature_from_text(text(M_SIG)?)?),
+        None => None,
+    };
+    let header = Header {
+        log: LogName::new(text(M_LOG)?).ok()?,
+        tenant: TenantId::new(text(M_TENANT)?).ok()?,
+        epoch: Epoch(uint(M_EPOCH)?),
+        seq: Seq(uint(M_SEQ)?),
+        prev: Hash32::from_hex(text(M_PREV)?).ok()?,
+        id: EntryId::from_hex(text(M_ID)?).ok()?,
+        ts,
+    };
+    let kind = kind_from_wire(text(M_KIND)?)?;
+    let key_id = KeyId::from_hex(text(M_KEY_ID)?).ok()?;
+    let hash = Hash32::from_hex(text(M_HASH)?).ok()?;
+    let body_jcs: Box<[u8]> = bytes(M_BODY)?.into();
+
+    // The envelope without `,"hash":"…"` and `,"sig":"…"`.
+    let cut = |i: usize, key_len: usize| -> Option<(usize, usize)> {
+        let r = at.get(i)?.clone()?;
+        // `,` `"` key `"` `:` precede the value.
+        Some((r.start.checked_sub(key_len + 4)?, r.end))
+    };
+    let (h0, h1) = cut(M_HASH, 4)?;
+    let content_hash = match at.get(M_SIG)? {
+        Some(_) => {
+            let (s0, s1) = cut(M_SIG, 3)?;
+            Hash32::digest_parts(&[
+                ENTRY_HASH_LABEL,
+                line.get(..h0)?,
+                line.get(h1..s0)?,
+                line.get(s1..)?,
+            ])
+        }
+        None => Hash32::digest_parts(&[ENTRY_HASH_LABEL, line.get(..h0)?, line.get(h1..)?]),
+    };
+    let entry = Entry {
+        header,
+        kind,
+        key_id,
+        body_jcs,
+        hash,
+        sig,
+    };
+    Some((entry, content_hash))
+}
+
+/// [`Signature::from_base64`] without allocating: 88 characters of
+/// standard base64 for exactly 64 bytes, in the one form that encodes them.
+fn signature_from_text(s: &str) -> Option<Signature> {
+    let mut raw = [0u8; 66];
+    let n = B64.decode_slice(s.as_bytes(), &mut raw).ok()?;
+    let bytes: [u8; 64] = raw.get(..n)?.try_into().ok()?;
+    let mut again = [0u8; 88];
+    let m = B64.encode_slice(bytes, &mut again).ok()?;
+    (again.get(..m)? == s.as_bytes()).then_some(Signature(bytes))
+}
+
+/// The kind of a wire name, as [`EntryKind`]'s serde form reads it; `None`
+/// for a name not listed here (the generic reader then decides).
+fn kind_from_wire(s: &str) -> Option<EntryKind> {
+    Some(match s {
+        "decision" => EntryKind::Decision,
+        "tool_call" => EntryKind::ToolCall,
+        "human_oversight" => EntryKind::HumanOversight,
+        "policy_flag" => EntryKind::PolicyFlag,
+        "key_rotation" => EntryKind::KeyRotation,
+        "epoch_link" => EntryKind::EpochLink,
+        "store_repair" => EntryKind::StoreRepair,
+        "shred" => EntryKind::Shred,
+        "monitor" => EntryKind::Monitor,
+        "contract" => EntryKind::Contract,
+        _ => return None,
+    })
 }
 
 fn hash_of(h: &Header, kind: EntryKind, key_id: KeyId, body_jcs: &[u8]) -> Hash32 {
@@ -538,6 +752,187 @@ mod tests {
             let expect =
                 Hash32::digest_parts(&[ENTRY_HASH_LABEL, &encoding::canonical_value(&v).unwrap()]);
             assert_eq!(*e.hash(), expect);
+        }
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The direct reader accepts only what the generic one accepts, into
+    /// the same entry, with the content hash the generic entry computes;
+    /// the combined reader's answer (and error text) is the generic one.
+    fn agree(line: &[u8]) -> bool {
+        let generic = Entry::from_line_generic(line);
+        let fast = read_line(line);
+        if let Some((e, h)) = &fast {
+            let g = generic.as_ref().unwrap_or_else(|err| {
+                panic!(
+                    "direct reader accepts, generic refuses ({err}): {}",
+                    String::from_utf8_lossy(line)
+                )
+            });
+            assert_eq!(e, g, "{}", String::from_utf8_lossy(line));
+            assert_eq!(*h, g.computed_hash().unwrap());
+            let token = LineHash(*h);
+            match (e.body_of_line(&token), g.body()) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                (a, b) => panic!("body: {a:?} vs {b:?}"),
+            }
+        }
+        let combined = Entry::from_line(line);
+        match (&combined, &generic) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!("combined and generic disagree"),
+        }
+        fast.is_some()
+    }
+
+    fn lines() -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+        for f in std::fs::read_dir(dir).unwrap() {
+            let path = f.unwrap().path();
+            if path.extension().is_some_and(|e| e == "jsonl") {
+                for line in std::fs::read(&path).unwrap().split(|b| *b == b'\n') {
+                    if !line.is_empty() {
+                        out.push(line.to_vec());
+                    }
+                }
+            }
+        }
+        let signer = crate::keys::LocalSigner::from_seed("t", &[1u8; 32]).unwrap();
+        for mode in [SigningMode::PerEntry, SigningMode::BatchSealed] {
+            let header = Header {
+                log: LogName::new("l.example/x").unwrap(),
+                tenant: TenantId::new("acme-1").unwrap(),
+                epoch: Epoch(12),
+                seq: Seq(1 << 53),
+                prev: Hash32::digest(b"p"),
+                id: EntryId([0x5a; 16]),
+                ts: Timestamp::parse("2026-01-02T03:04:05.678901Z").unwrap(),
+            };
+            let body = serde_json::json!({"z": [1, 2.5, "é\u{1}\"\\"], "a": {"b": null}});
+            let jcs = encoding::canonical_value(&body).unwrap().into_boxed_slice();
+            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, jcs, &signer, mode).unwrap();
+            out.push(e.to_line().unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn every_valid_line_takes_the_direct_path() {
+        let lines = lines();
+        assert!(lines.len() > 30, "{}", lines.len());
+        let mut direct = 0;
+        for l in &lines {
+            if agree(l) {
+                direct += 1;
+            }
+        }
+        // Only the vector lines that are defective on purpose are refused.
+        let bad = lines
+            .iter()
+            .filter(|l| Entry::from_line_generic(l).is_err())
+            .count();
+        assert_eq!(direct + bad, lines.len());
+        assert!(direct > 30, "{direct}");
+    }
+
+    /// Field-level edits the generic reader refuses or reads differently.
+    #[test]
+    fn edited_fields_agree() {
+        let edits: &[(&str, &str)] = &[
+            (r#","v":1}"#, r#","v":2}"#),
+            (r#","v":1}"#, r#","v":1.0}"#),
+            (r#","v":1}"#, r#","v":"1"}"#),
+            (r#","v":1}"#, r#","v":1,"w":1}"#),
+            (r#","v":1}"#, r#"}"#),
+            (r#""sig":""#, r#""sig":null,"x":""#),
+            (r#""ts":"2026-"#, r#""ts":"2025-"#),
+            (r#".678901Z""#, r#"Z""#),
+            (r#"03:04:05.678901Z"#, r#"03:04:60.678901Z"#),
+            (r#""kind":"policy_flag""#, r#""kind":"nope""#),
+            (r#""kind":"policy_flag""#, r#""kind":"Policy_flag""#),
+            (r#""epoch":12"#, r#""epoch":-12"#),
+            (r#""epoch":12"#, r#""epoch":12.5"#),
+            (r#""epoch":12"#, r#""epoch":"12""#),
+            (r#""seq":9007199254740992"#, r#""seq":9007199254740993"#),
+            (
+                r#""seq":9007199254740992"#,
+                r#""seq":100000000000000000000"#,
+            ),
+            (
+                r#""seq":9007199254740992"#,
+                r#""seq":123456789012345680000"#,
+            ),
+            (r#""seq":9007199254740992"#, r#""seq":18446744073709551616"#),
+            (r#""epoch":12"#, r#""epoch":100000000000000000000"#),
+            (r#""epoch":12"#, r#""epoch":1e21"#),
+            (r#""epoch":12"#, r#""epoch":0.5"#),
+            (r#""tenant":"acme-1""#, r#""tenant":"acme\u0001""#),
+            (r#""tenant":"acme-1""#, r#""tenant":"Acme""#),
+            (r#""tenant":"acme-1""#, r#""tenant":1"#),
+            (r#""log":"l.example/x""#, r#""log":"l.example\/x""#),
+            (r#""body":{"#, r#""body":null,"c":{"#),
+            (r#""key_id":""#, r#""key_id":"A"#),
+            (r#""hash":""#, r#""hash":"0"#),
+            (r#""id":""#, r#""id":"F"#),
+        ];
+        let base = lines();
+        let mut changed = 0;
+        for line in base.iter().rev().take(2) {
+            let text = String::from_utf8(line.clone()).unwrap();
+            for (from, to) in edits {
+                if text.contains(from) {
+                    changed += 1;
+                    agree(text.replacen(from, to, 1).as_bytes());
+                }
+            }
+            // A non-canonical base64 signature (trailing bits set).
+            if let Some(i) = text.find("==\",\"tenant\"") {
+                let mut b = line.clone();
+                b[i - 1] = if b[i - 1] == b'A' { b'B' } else { b'A' };
+                changed += 1;
+                agree(&b);
+            }
+            // Upper-case hex.
+            let upper = text.replacen(
+                &format!("{}", Hash32::digest(b"p")),
+                &Hash32::digest(b"p").to_hex().to_uppercase(),
+                1,
+            );
+            agree(upper.as_bytes());
+        }
+        assert!(changed > 30, "{changed}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn mutated_lines_agree(
+            pick in any::<usize>(),
+            muts in prop::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..4),
+        ) {
+            let lines = lines();
+            let mut b = lines[pick % lines.len()].clone();
+            for (at, byte, op) in muts {
+                let at = at % b.len().max(1);
+                match op {
+                    0 if at < b.len() => b[at] = byte,
+                    1 => b.insert(at, byte),
+                    _ if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ => {}
+                }
+                agree(&b);
+            }
         }
     }
 }

@@ -57,16 +57,9 @@ impl Hash32 {
     /// # Errors
     /// [`HashError::BadHex`] for anything else.
     pub fn from_hex(s: &str) -> Result<Hash32, HashError> {
-        if s.len() != 64
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(HashError::BadHex);
-        }
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| HashError::BadHex)?;
-        Ok(Hash32(out))
+        decode_lower_hex(s.as_bytes())
+            .map(Hash32)
+            .ok_or(HashError::BadHex)
     }
 
     /// From a byte slice that must be exactly 32 bytes long.
@@ -103,9 +96,74 @@ impl Serialize for Hash32 {
 
 impl<'de> Deserialize<'de> for Hash32 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Hash32::from_hex(&s).map_err(serde::de::Error::custom)
+        deserialize_text(d, Hash32::from_hex)
     }
+}
+
+/// The value of each lowercase hex digit; 0xff for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Exactly `2 * N` lowercase hex digits as bytes, in one pass.
+pub(crate) fn decode_lower_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
+    if s.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    // Any byte that is not a digit has a value with high bits set.
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let (hi, lo) = match pair {
+            [h, l] => (HEX_VALUE[usize::from(*h)], HEX_VALUE[usize::from(*l)]),
+            _ => return None,
+        };
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    (bad & 0xf0 == 0).then_some(out)
+}
+
+/// Deserializes a string and parses it with `parse`, borrowing the text
+/// from the input when it can (no allocation): the same answers, and the
+/// same error messages, as deserializing a `String` first.
+pub(crate) fn deserialize_text<'de, D, T, E>(
+    d: D,
+    parse: fn(&str) -> Result<T, E>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    E: fmt::Display,
+{
+    struct Text<T, E>(fn(&str) -> Result<T, E>);
+    impl<T, E: fmt::Display> serde::de::Visitor<'_> for Text<T, E> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            // As serde's `String` visitor says it.
+            f.write_str("a string")
+        }
+        fn visit_str<X: serde::de::Error>(self, v: &str) -> Result<T, X> {
+            (self.0)(v).map_err(X::custom)
+        }
+        fn visit_bytes<X: serde::de::Error>(self, v: &[u8]) -> Result<T, X> {
+            match std::str::from_utf8(v) {
+                Ok(s) => self.visit_str(s),
+                Err(_) => Err(X::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+            }
+        }
+    }
+    d.deserialize_string(Text(parse))
 }
 
 impl schemars::JsonSchema for Hash32 {
@@ -124,6 +182,45 @@ impl schemars::JsonSchema for Hash32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Borrowing deserializers answer, and fail, exactly as going through
+    /// `String` did (the messages end up in verification reports).
+    #[test]
+    fn text_deserializers_keep_string_semantics_and_messages() {
+        let h = Hash32::digest(b"x");
+        let q = format!("\"{h}\"");
+        assert_eq!(serde_json::from_str::<Hash32>(&q).unwrap(), h);
+        assert_eq!(
+            serde_json::from_value::<Hash32>(serde_json::json!(h.to_hex())).unwrap(),
+            h
+        );
+        for bad in ["1", "null", "[]", "{}", "\"ab\"", "\"\\u0041\""] {
+            let v: serde_json::Value = serde_json::from_str(bad).unwrap();
+            let want_str = serde_json::from_str::<String>(bad)
+                .err()
+                .map(|e| e.to_string());
+            let want_val = serde_json::from_value::<String>(v.clone())
+                .err()
+                .map(|e| e.to_string());
+            let got_str = serde_json::from_str::<Hash32>(bad).unwrap_err().to_string();
+            let got_val = serde_json::from_value::<Hash32>(v.clone())
+                .unwrap_err()
+                .to_string();
+            if let (Some(a), Some(b)) = (want_str, want_val) {
+                assert_eq!(got_str, a, "{bad}");
+                assert_eq!(got_val, b, "{bad}");
+            } else {
+                assert_eq!(got_val, "a hash must be 64 lowercase hex digits", "{bad}");
+            }
+            assert!(serde_json::from_value::<crate::id::EntryId>(v.clone()).is_err());
+            assert!(serde_json::from_value::<crate::keys::KeyId>(v.clone()).is_err());
+            assert!(serde_json::from_value::<crate::clock::Timestamp>(v).is_err());
+        }
+        assert_eq!(decode_lower_hex::<2>(b"0aff"), Some([0x0a, 0xff]));
+        for bad in [&b"0aFF"[..], b"0af", b"0afff", b"0ag0", b"+0af"] {
+            assert_eq!(decode_lower_hex::<2>(bad), None);
+        }
+    }
 
     #[test]
     fn empty_digest_is_sha256_of_nothing() {

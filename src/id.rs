@@ -140,16 +140,9 @@ impl EntryId {
     /// # Errors
     /// [`IdError::BadChar`] otherwise.
     pub fn from_hex(s: &str) -> Result<Self, IdError> {
-        if s.len() != 32
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(IdError::BadChar("entry id"));
-        }
-        let mut out = [0u8; 16];
-        hex::decode_to_slice(s, &mut out).map_err(|_| IdError::BadChar("entry id"))?;
-        Ok(EntryId(out))
+        crate::hash::decode_lower_hex(s.as_bytes())
+            .map(EntryId)
+            .ok_or(IdError::BadChar("entry id"))
     }
 }
 
@@ -170,8 +163,7 @@ impl Serialize for EntryId {
 }
 impl<'de> Deserialize<'de> for EntryId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        EntryId::from_hex(&s).map_err(serde::de::Error::custom)
+        crate::hash::deserialize_text(d, EntryId::from_hex)
     }
 }
 impl schemars::JsonSchema for EntryId {

@@ -114,8 +114,7 @@ impl Serialize for KeyId {
 }
 impl<'de> Deserialize<'de> for KeyId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        KeyId::from_hex(&s).map_err(serde::de::Error::custom)
+        crate::hash::deserialize_text(d, KeyId::from_hex)
     }
 }
 impl schemars::JsonSchema for KeyId {

@@ -50,6 +50,8 @@ pub use body::{
     Body, EntryKind, EpochLink, FlagOutcome, HumanOversight, KeyRotation, OversightOutcome,
     PolicyFlag, StoreRepair, ToolCall, ToolStatus,
 };
+#[doc(hidden)]
+pub use entry::entry_line_readers_agree;
 pub use entry::{
     envelope_schema, genesis, signature_message, Entry, EntryError, Header, SigningMode,
 };

@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Seek};
+use std::ops::Range;
 
 use super::read::{Archive, FileReader, MAX_LINE_BYTES};
 use crate::hash::Hash32;
@@ -86,9 +87,12 @@ impl<R: Read> Drop for RawLines<'_, R> {
     }
 }
 
-impl<R: Read + Seek> Iterator for RawLines<'_, R> {
-    type Item = (Location, Vec<u8>);
-    fn next(&mut self) -> Option<(Location, Vec<u8>)> {
+impl<R: Read + Seek> RawLines<'_, R> {
+    /// Appends the next line (without its newline) to `buf` and returns
+    /// its location and its range in `buf`; `None` at the end. Lines are
+    /// read straight into the caller's buffer, so a batch of lines is one
+    /// allocation.
+    pub(crate) fn next_into(&mut self, buf: &mut Vec<u8>) -> Option<(Location, Range<usize>)> {
         loop {
             if self.current.is_none() {
                 let (_, idx) = self.files.next()?;
@@ -105,11 +109,11 @@ impl<R: Read + Seek> Iterator for RawLines<'_, R> {
                 }
             }
             let (name, reader) = self.current.as_mut()?;
-            let mut buf = Vec::new();
+            let start = buf.len();
             let res = reader
                 .by_ref()
                 .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut buf);
+                .read_until(b'\n', buf);
             self.line += 1;
             let loc = Location {
                 file: Some(name.clone()),
@@ -123,19 +127,21 @@ impl<R: Read + Seek> Iterator for RawLines<'_, R> {
                 }
                 Ok(_) => {
                     if buf.last() != Some(&b'\n') {
-                        let detail = if buf.len() > MAX_LINE_BYTES {
+                        let detail = if buf.len() - start > MAX_LINE_BYTES {
                             format!("line longer than {MAX_LINE_BYTES} bytes")
                         } else {
                             "last line has no newline".to_owned()
                         };
+                        buf.truncate(start);
                         self.problem(Verdict::Malformed, "encoding", loc, detail);
                         self.close(false);
                         continue;
                     }
                     buf.pop();
-                    return Some((loc, buf));
+                    return Some((loc, start..buf.len()));
                 }
                 Err(e) => {
+                    buf.truncate(start);
                     let name = name.clone();
                     self.problem(Verdict::Malformed, "file", at_file(&name), e.to_string());
                     self.close(false);
@@ -143,5 +149,14 @@ impl<R: Read + Seek> Iterator for RawLines<'_, R> {
                 }
             }
         }
+    }
+}
+
+impl<R: Read + Seek> Iterator for RawLines<'_, R> {
+    type Item = (Location, Vec<u8>);
+    fn next(&mut self) -> Option<(Location, Vec<u8>)> {
+        let mut buf = Vec::new();
+        let (loc, _) = self.next_into(&mut buf)?;
+        Some((loc, buf))
     }
 }

@@ -9,19 +9,22 @@
 //! memory stays bounded whatever the package size.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::mpsc;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::chain::{precheck_many, Precheck};
-use crate::entry::{Entry, EntryError};
+use crate::entry::{Entry, EntryError, LineHash};
 use crate::keys::KeyRing;
 use crate::report::Location;
 use crate::segment::{Irregular, SegmentStream};
 
 /// Lines per batch handed to a worker.
-pub(crate) const BATCH: usize = 256;
+pub(crate) const BATCH: usize = 1024;
+/// Lines between two progress reports (and at the end of each batch).
+const PROGRESS_EVERY: u64 = 256;
 /// Batches read ahead of the one being consumed, per worker.
 const IN_FLIGHT_PER_WORKER: usize = 3;
 /// Most worker threads used.
@@ -32,25 +35,36 @@ fn in_flight(workers: usize) -> usize {
     workers * IN_FLIGHT_PER_WORKER
 }
 
+/// An entry read from a line, with its content hash when taken from the line.
+type ParsedLine = Result<(Entry, Option<LineHash>), EntryError>;
+
 type Prepared = (Location, Result<Entry, EntryError>, Option<Precheck>);
+
+/// Appends the next line to the buffer and says where it is (and where it
+/// came from); `None` at the end.
+pub(crate) type NextLine<'a> = &'a mut dyn FnMut(&mut Vec<u8>) -> Option<(Location, Range<usize>)>;
 
 struct Job {
     id: u64,
-    lines: Vec<(Location, Vec<u8>)>,
+    /// The batch's lines, one after the other.
+    buf: Vec<u8>,
+    lines: Vec<(Location, Range<usize>)>,
     keys: Arc<KeyRing>,
 }
 
 fn prepare(job: Job) -> (u64, Vec<Prepared>) {
-    let parsed: Vec<(Location, Result<Entry, EntryError>)> = job
+    let parsed: Vec<(Location, ParsedLine)> = job
         .lines
         .into_iter()
-        .map(|(loc, line)| {
-            let e = Entry::from_line(&line);
-            (loc, e)
+        .map(|(loc, range)| {
+            let line = job.buf.get(range).unwrap_or_default();
+            (loc, Entry::from_line_hashed(line))
         })
         .collect();
     let mut pres = precheck_many(
-        parsed.iter().filter_map(|(_, r)| r.as_ref().ok()),
+        parsed
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().map(|(e, h)| (e, h.as_ref()))),
         &job.keys,
     )
     .into_iter();
@@ -58,7 +72,7 @@ fn prepare(job: Job) -> (u64, Vec<Prepared>) {
         .into_iter()
         .map(|(loc, r)| {
             let pre = if r.is_ok() { pres.next() } else { None };
-            (loc, r, pre)
+            (loc, r.map(|(e, _)| e), pre)
         })
         .collect();
     (job.id, out)
@@ -71,15 +85,15 @@ pub(crate) fn workers() -> usize {
         .clamp(1, MAX_WORKERS)
 }
 
-/// Feeds every line of `lines` to `seg`, in order, with the per-entry work
-/// done on worker threads. `on_item` sees each parsed item before `seg`
-/// does; `progress` is called with the number of lines consumed so far
-/// after each batch.
+/// Feeds every line `next_line` gives to `seg`, in order, with the
+/// per-entry work done on worker threads. `on_item` sees each parsed item
+/// before `seg` does; `progress` is called with the number of lines
+/// consumed so far every [`PROGRESS_EVERY`] lines and after each batch.
 ///
 /// # Errors
 /// [`Irregular`] as soon as `seg` gives up (the rest is not read).
 pub(crate) fn run(
-    lines: impl Iterator<Item = (Location, Vec<u8>)>,
+    next_line: NextLine<'_>,
     seg: &mut SegmentStream,
     on_item: &mut dyn FnMut(&Location, &Result<Entry, EntryError>),
     progress: &mut dyn FnMut(u64),
@@ -113,14 +127,27 @@ pub(crate) fn run(
         };
         let mut keys = Arc::new(feeder.seg.keys().clone());
         let mut sent = 0u64;
-        let mut lines = lines.peekable();
-        while lines.peek().is_some() && feeder.result.is_ok() {
-            let batch: Vec<(Location, Vec<u8>)> = lines.by_ref().take(BATCH).collect();
+        let mut line_bytes = 1024;
+        while feeder.result.is_ok() {
+            let mut buf = Vec::with_capacity(BATCH * line_bytes);
+            let mut batch = Vec::with_capacity(BATCH);
+            while batch.len() < BATCH {
+                let Some(line) = next_line(&mut buf) else {
+                    break;
+                };
+                batch.push(line);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            // Size the next buffer after this one (lines of a log are alike).
+            line_bytes = (buf.len() / batch.len() + 64).min(1 << 20);
             if feeder.seg.keys().iter().count() != keys.iter().count() {
                 keys = Arc::new(feeder.seg.keys().clone());
             }
             let job = Job {
                 id: sent,
+                buf,
                 lines: batch,
                 keys: Arc::clone(&keys),
             };
@@ -176,8 +203,13 @@ impl Feeder<'_, '_> {
                     self.result = Err(e);
                     break;
                 }
+                if self.consumed.is_multiple_of(PROGRESS_EVERY) {
+                    (self.progress)(self.consumed);
+                }
             }
-            (self.progress)(self.consumed);
+            if !self.consumed.is_multiple_of(PROGRESS_EVERY) {
+                (self.progress)(self.consumed);
+            }
         }
     }
 }

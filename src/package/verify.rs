@@ -657,7 +657,7 @@ impl Ctx<'_> {
             Err(Irregular("in-memory verification asked for"))
         } else {
             let mut stream = SegmentStream::new(self.keys, &notes, &opts);
-            let lines = RawLines::new(archive, files.to_vec(), &problems, &listed);
+            let mut lines = RawLines::new(archive, files.to_vec(), &problems, &listed);
             let base = self.done;
             let total = self.manifest.entries;
             let progress = self.progress;
@@ -670,7 +670,7 @@ impl Ctx<'_> {
                 }
             };
             pipeline::run(
-                lines,
+                &mut |buf| lines.next_into(buf),
                 &mut stream,
                 &mut |loc, r| pass.see(loc, r),
                 &mut on_progress,
