@@ -111,11 +111,24 @@ pub struct Entry {
     header: Header,
     kind: EntryKind,
     key_id: KeyId,
-    /// The body in canonical form (the bytes the entry hash covers).
-    body_jcs: Box<[u8]>,
+    /// The canonical JSONL line (without the newline), written once. The
+    /// body's canonical bytes are `line[BODY_AT..BODY_AT + body_len]`.
+    line: Box<[u8]>,
+    body_len: usize,
+    /// Where `,"hash":"…"` and `,"sig":"…"` start in `line`: the entry hash
+    /// covers the line without them (SPEC §3.3).
+    hash_at: usize,
+    sig_at: Option<usize>,
     hash: Hash32,
     sig: Option<Signature>,
 }
+
+/// Where the body starts in a line: after `{"body":`.
+const BODY_AT: usize = br#"{"body":"#.len();
+/// `,"hash":"` + 64 hex digits + `"`.
+const HASH_FIELD_LEN: usize = br#","hash":""#.len() + 64 + 1;
+/// `,"sig":"` + 88 base64 characters + `"`.
+const SIG_FIELD_LEN: usize = br#","sig":""#.len() + 88 + 1;
 
 /// The genesis value entry 0 of a chain links to:
 /// `SHA-256(GENESIS_LABEL || JCS({"log":…,"tenant":…,"v":1}))` (SPEC §3.5).
@@ -158,15 +171,20 @@ impl Entry {
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Entry, EntryError> {
-        let body_jcs = body.to_canonical()?.into_boxed_slice();
-        Self::seal_jcs(header, body.kind(), body_jcs, signer, mode)
+        let body_jcs = body.to_canonical()?;
+        Self::seal_jcs(header, body.kind(), &body_jcs, signer, mode)
     }
 
     /// Seals a body given as canonical bytes (produced by [`Body::to_canonical`]).
+    ///
+    /// The line is written once, with room for the hash (and signature);
+    /// the entry hash is taken over the line without those fields (which is
+    /// the unauthenticated envelope, keys being in sorted order), then they
+    /// are filled in place.
     pub(crate) fn seal_jcs(
         header: Header,
         kind: EntryKind,
-        body_jcs: Box<[u8]>,
+        body_jcs: &[u8],
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Entry, EntryError> {
@@ -174,25 +192,80 @@ impl Entry {
             return Err(EntryError::SeqOverflow);
         }
         let key_id = signer.verifier_key().id();
-        let hash = hash_of(&header, kind, key_id, &body_jcs);
-        let sig = match mode {
-            SigningMode::PerEntry => Some(signer.sign(&signature_message(&hash))?),
+        let placeholder = Signature([0u8; 64]);
+        let sig_slot = match mode {
+            SigningMode::PerEntry => Some(&placeholder),
             SigningMode::BatchSealed => None,
+        };
+        let mut line = Vec::new();
+        let (hash_at, sig_at) = write_envelope(
+            &mut line,
+            &header,
+            kind,
+            key_id,
+            body_jcs,
+            Some((&Hash32::ZERO, sig_slot)),
+        );
+        let hash = hashed_slices(&line, hash_at, sig_at);
+        fill_hash(&mut line, hash_at, &hash);
+        let sig = match sig_at {
+            Some(at) => {
+                let sig = signer.sign(&signature_message(&hash))?;
+                fill_sig(&mut line, at, &sig);
+                Some(sig)
+            }
+            None => None,
         };
         Ok(Entry {
             header,
             kind,
             key_id,
-            body_jcs,
+            line: line.into_boxed_slice(),
+            body_len: body_jcs.len(),
+            hash_at,
+            sig_at,
             hash,
             sig,
         })
     }
 
+    /// An entry with the given claimed hash and signature, its line written
+    /// from the fields (what [`Entry::from_line`] builds).
+    fn assemble(
+        header: Header,
+        kind: EntryKind,
+        key_id: KeyId,
+        body_jcs: &[u8],
+        hash: Hash32,
+        sig: Option<Signature>,
+    ) -> Entry {
+        let mut line = Vec::new();
+        let (hash_at, sig_at) = write_envelope(
+            &mut line,
+            &header,
+            kind,
+            key_id,
+            body_jcs,
+            Some((&hash, sig.as_ref())),
+        );
+        Entry {
+            header,
+            kind,
+            key_id,
+            line: line.into_boxed_slice(),
+            body_len: body_jcs.len(),
+            hash_at,
+            sig_at,
+            hash,
+            sig,
+        }
+    }
+
     /// Takes the entry apart into what [`Entry::seal_jcs`] needs to chain
     /// the same body again at another position: id, kind and body bytes.
-    pub(crate) fn into_unchained(self) -> (EntryId, EntryKind, Box<[u8]>) {
-        (self.header.id, self.kind, self.body_jcs)
+    pub(crate) fn into_unchained(self) -> (EntryId, EntryKind, Vec<u8>) {
+        let body = self.body_bytes().to_vec();
+        (self.header.id, self.kind, body)
     }
 
     /// Reads one canonical JSONL line (without the newline).
@@ -214,23 +287,19 @@ impl Entry {
             return Err(EncodingError::Shape("sig must be omitted, not null".into()).into());
         }
         let w: Wire = serde_json::from_value(v).map_err(|e| EncodingError::Shape(e.to_string()))?;
-        let body_jcs = encoding::canonical_value(&w.body)?.into_boxed_slice();
-        Ok(Entry {
-            header: Header {
-                log: w.log,
-                tenant: w.tenant,
-                epoch: w.epoch,
-                seq: w.seq,
-                prev: w.prev,
-                id: w.id,
-                ts: w.ts,
-            },
-            kind: w.kind,
-            key_id: w.key_id,
-            body_jcs,
-            hash: w.hash,
-            sig: w.sig,
-        })
+        let body_jcs = encoding::canonical_value(&w.body)?;
+        let header = Header {
+            log: w.log,
+            tenant: w.tenant,
+            epoch: w.epoch,
+            seq: w.seq,
+            prev: w.prev,
+            id: w.id,
+            ts: w.ts,
+        };
+        Ok(Entry::assemble(
+            header, w.kind, w.key_id, &body_jcs, w.hash, w.sig,
+        ))
     }
 
     /// The canonical JSONL line (without the newline).
@@ -238,16 +307,13 @@ impl Entry {
     /// # Errors
     /// Never in practice; kept fallible so encodings can grow checks.
     pub fn to_line(&self) -> Result<Vec<u8>, EntryError> {
-        let mut out = Vec::new();
-        write_envelope(
-            &mut out,
-            &self.header,
-            self.kind,
-            self.key_id,
-            &self.body_jcs,
-            Some((&self.hash, self.sig.as_ref())),
-        );
-        Ok(out)
+        Ok(self.line.to_vec())
+    }
+
+    /// The canonical JSONL line (without the newline), borrowed: the bytes
+    /// a store keeps.
+    pub fn line(&self) -> &[u8] {
+        &self.line
     }
 
     /// Recomputes the entry hash from the content (what verification compares
@@ -256,12 +322,7 @@ impl Entry {
     /// # Errors
     /// [`EntryError::Malformed`] if the body holds unencodable values.
     pub fn computed_hash(&self) -> Result<Hash32, EntryError> {
-        Ok(hash_of(
-            &self.header,
-            self.kind,
-            self.key_id,
-            &self.body_jcs,
-        ))
+        Ok(hashed_slices(&self.line, self.hash_at, self.sig_at))
     }
 
     /// Checks this entry's signature with `key`.
@@ -289,12 +350,15 @@ impl Entry {
     /// Never for an entry built by this library or read by
     /// [`Entry::from_line`] (their body bytes are canonical JSON).
     pub fn body_value(&self) -> Result<Value, EncodingError> {
-        serde_json::from_slice(&self.body_jcs).map_err(|e| EncodingError::Syntax(e.to_string()))
+        serde_json::from_slice(self.body_bytes()).map_err(|e| EncodingError::Syntax(e.to_string()))
     }
 
     /// The body's canonical bytes.
     pub fn body_bytes(&self) -> &[u8] {
-        &self.body_jcs
+        // Always in range: `body_len` is the length written at `BODY_AT`.
+        self.line
+            .get(BODY_AT..BODY_AT + self.body_len)
+            .unwrap_or_default()
     }
     /// Position and identity.
     pub fn header(&self) -> &Header {
@@ -342,16 +406,52 @@ impl Entry {
     }
 }
 
-fn hash_of(h: &Header, kind: EntryKind, key_id: KeyId, body_jcs: &[u8]) -> Hash32 {
-    let mut out = Vec::new();
-    write_envelope(&mut out, h, kind, key_id, body_jcs, None);
-    Hash32::digest_parts(&[ENTRY_HASH_LABEL, &out])
+/// `SHA-256(ENTRY_HASH_LABEL || line without its hash and sig fields)`
+/// (SPEC §3.3), fed in slices: `hash_at`/`sig_at` are where
+/// [`write_envelope`] put `,"hash":"…"` and `,"sig":"…"`.
+fn hashed_slices(line: &[u8], hash_at: usize, sig_at: Option<usize>) -> Hash32 {
+    let after_hash = hash_at + HASH_FIELD_LEN;
+    let (mid, tail) = match sig_at {
+        Some(at) => (line.get(after_hash..at), line.get(at + SIG_FIELD_LEN..)),
+        None => (line.get(after_hash..), Some(&[][..])),
+    };
+    let head = line.get(..hash_at);
+    // The offsets come from the writer, so every slice is in range.
+    Hash32::digest_parts(&[
+        ENTRY_HASH_LABEL,
+        head.unwrap_or_default(),
+        mid.unwrap_or_default(),
+        tail.unwrap_or_default(),
+    ])
+}
+
+/// Writes the hash's 64 hex digits into the slot at `hash_at`.
+fn fill_hash(line: &mut [u8], hash_at: usize, hash: &Hash32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let start = hash_at + br#","hash":""#.len();
+    if let Some(slot) = line.get_mut(start..start + 64) {
+        for (pair, &b) in slot.chunks_exact_mut(2).zip(&hash.0) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
+    }
+}
+
+/// Writes the signature's 88 base64 characters into the slot at `sig_at`.
+fn fill_sig(line: &mut [u8], sig_at: usize, sig: &Signature) {
+    let start = sig_at + br#","sig":""#.len();
+    if let Some(slot) = line.get_mut(start..start + 88) {
+        // 64 bytes are always exactly 88 base64 characters.
+        let _ = B64.encode_slice(sig.0, slot);
+    }
 }
 
 /// Writes the envelope in RFC 8785 form directly (no intermediate JSON
 /// value, no `fmt` machinery): keys in code-unit order `body, epoch, hash,
 /// id, key_id, kind, log, prev, seq, sig, tenant, ts, v`, with `hash`/`sig`
-/// only when `auth` is given. Tests check it against the generic encoder.
+/// only when `auth` is given. Returns where `,"hash":"` starts (where it
+/// would start when `auth` is `None`) and where `,"sig":"` starts, if
+/// written. Tests check it against the generic encoder.
 fn write_envelope(
     out: &mut Vec<u8>,
     h: &Header,
@@ -359,12 +459,13 @@ fn write_envelope(
     key_id: KeyId,
     body_jcs: &[u8],
     auth: Option<(&Hash32, Option<&Signature>)>,
-) {
+) -> (usize, Option<usize>) {
     out.reserve_exact(envelope_len(h, kind, body_jcs.len(), auth));
     out.extend_from_slice(b"{\"body\":");
     out.extend_from_slice(body_jcs);
     out.extend_from_slice(b",\"epoch\":");
     encoding::write_u64_unchecked(out, h.epoch.0);
+    let hash_at = out.len();
     if let Some((hash, _)) = auth {
         out.extend_from_slice(b",\"hash\":\"");
         encoding::write_hex(out, &hash.0);
@@ -382,7 +483,9 @@ fn write_envelope(
     encoding::write_hex(out, &h.prev.0);
     out.extend_from_slice(b"\",\"seq\":");
     encoding::write_u64_unchecked(out, h.seq.0);
+    let mut sig_at = None;
     if let Some((_, Some(sig))) = auth {
+        sig_at = Some(out.len());
         out.extend_from_slice(b",\"sig\":\"");
         let mut b64 = [0u8; 88];
         // 64 bytes are always exactly 88 base64 characters.
@@ -397,6 +500,7 @@ fn write_envelope(
     out.extend_from_slice(b"\",\"v\":");
     encoding::write_u64_unchecked(out, u64::from(FORMAT_VERSION));
     out.push(b'}');
+    (hash_at, sig_at)
 }
 
 /// The exact length of what [`write_envelope`] writes, so that a line is
@@ -470,7 +574,7 @@ mod tests {
                     ts: Timestamp::from_unix_micros(0).unwrap(),
                 };
                 let body = br#"{"a":"\u0001"}"#.to_vec().into_boxed_slice();
-                let e = Entry::seal_jcs(header, EntryKind::ToolCall, body, &signer, mode).unwrap();
+                let e = Entry::seal_jcs(header, EntryKind::ToolCall, &body, &signer, mode).unwrap();
                 let line = e.to_line().unwrap();
                 assert_eq!(
                     line.capacity(),
@@ -514,7 +618,7 @@ mod tests {
             };
             let body = serde_json::json!({"z": [1, 2.5, "é\u{1}"], "a": {"b": null}});
             let jcs = encoding::canonical_value(&body).unwrap().into_boxed_slice();
-            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, jcs, &signer, mode).unwrap();
+            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, &jcs, &signer, mode).unwrap();
             let wire = Wire {
                 v: 1,
                 log: log.clone(),

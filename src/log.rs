@@ -354,10 +354,7 @@ impl AuditLog {
                 Ok(Pending {
                     id: *id,
                     kind: b.kind(),
-                    body: b
-                        .to_canonical()
-                        .map_err(EntryError::from)?
-                        .into_boxed_slice(),
+                    body: b.to_canonical().map_err(EntryError::from)?,
                 })
             })
             .collect::<Result<Vec<_>, LogError>>()?;
@@ -445,7 +442,7 @@ impl AuditLog {
                 id,
                 ts: self.inner.clock.now(),
             };
-            let e = Entry::seal_jcs(header, kind, body, signer, mode)?;
+            let e = Entry::seal_jcs(header, kind, &body, signer, mode)?;
             prev = *e.hash();
             seq = seq.checked_next().ok_or(EntryError::SeqOverflow)?;
             out.push(e);
@@ -534,10 +531,7 @@ impl AuditLog {
                 root: *cp.root(),
                 note_hash: final_cp.note_hash(),
             });
-            let value = body
-                .to_canonical()
-                .map_err(EntryError::from)?
-                .into_boxed_slice();
+            let value = body.to_canonical().map_err(EntryError::from)?;
             let next = Epoch(st.epoch.0 + 1);
             let item = vec![Pending {
                 id: self.new_entry_id(),
@@ -712,10 +706,7 @@ impl AuditLog {
             new_key: new.verifier_key().clone(),
             reason,
         });
-        let value = body
-            .to_canonical()
-            .map_err(EntryError::from)?
-            .into_boxed_slice();
+        let value = body.to_canonical().map_err(EntryError::from)?;
         // Hold the key write lock so no entry is signed by the old key after
         // its rotation entry.
         let mut signer = self.inner.signer.write();
@@ -781,7 +772,7 @@ fn refuse_sealed_without_id(tenant: &TenantId, body: &Body) -> Result<(), LogErr
 struct Pending {
     id: EntryId,
     kind: EntryKind,
-    body: Box<[u8]>,
+    body: Vec<u8>,
 }
 
 impl From<Entry> for Pending {

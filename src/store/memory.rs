@@ -79,11 +79,6 @@ impl Store for MemoryStore {
         let Some(last) = entries.last() else {
             return Ok(());
         };
-        // Encode before taking the lock; nothing is stored unless all encode.
-        let lines = entries
-            .iter()
-            .map(|e| e.to_line().map(Vec::into_boxed_slice))
-            .collect::<Result<Vec<_>, _>>()?;
         let t = match self.tenant(tenant) {
             Some(t) => t,
             None => self
@@ -110,7 +105,10 @@ impl Store for MemoryStore {
                 t.epochs.push((e.epoch(), e.seq().0));
             }
         }
-        t.lines.extend(lines);
+        // Each entry's line was written once, at its exact length, when it
+        // was sealed: it is copied, not encoded again.
+        t.lines
+            .extend(entries.iter().map(|e| Box::<[u8]>::from(e.line())));
         t.head = Some(ChainHead::of(last));
         Ok(())
     }
