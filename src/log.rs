@@ -25,8 +25,11 @@ use crate::entry::{genesis, Entry, EntryError, Header, SigningMode};
 use crate::id::{Code, EntryId, Epoch, LogName, Seq, TenantId};
 use crate::keys::{Signer, VerifierKey};
 use crate::merkle::{leaf_hash, LeafIndex, MerkleTree};
+
+mod frontier;
 use crate::random::{OsRandom, RandomSource};
 use crate::store::{ChainHead, Store, StoreError, StoredCheckpoint};
+use frontier::Frontier;
 
 /// How many times an append is re-chained after a head conflict.
 const MAX_CONFLICT_RETRIES: usize = 64;
@@ -83,8 +86,9 @@ struct TenantState {
     epoch_start: Seq,
     /// Timestamp of the current epoch's first entry.
     epoch_opened: Option<Timestamp>,
-    /// Leaves of the current epoch (entry hashes, in seq order).
-    tree: MerkleTree,
+    /// The current epoch's tree of entry hashes (its right edge: size
+    /// and root are all that appending and sealing need).
+    tree: Frontier,
     /// The latest checkpoint of the current epoch.
     sealed: Option<SignedCheckpoint>,
 }
