@@ -106,7 +106,7 @@ pub enum SigningMode {
 ///
 /// An `Entry` read from bytes is *well-formed* but not verified: its hash and
 /// signature are claims until chain verification ([`crate::verify_chain`]) checks them.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Entry {
     header: Header,
     kind: EntryKind,
@@ -121,6 +121,20 @@ pub struct Entry {
     sig_at: Option<usize>,
     hash: Hash32,
     sig: Option<Signature>,
+}
+
+impl std::fmt::Debug for Entry {
+    /// The entry's fields, as before lines were kept (not the line itself).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("header", &self.header)
+            .field("kind", &self.kind)
+            .field("key_id", &self.key_id)
+            .field("body_jcs", &self.body_bytes())
+            .field("hash", &self.hash)
+            .field("sig", &self.sig)
+            .finish()
+    }
 }
 
 /// Where the body starts in a line: after `{"body":`.
