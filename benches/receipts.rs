@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ai_audit::*;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 
 fn collector(mode: SigningMode) -> (Collector, Arc<MemoryStore>, TenantId) {
     let store = Arc::new(MemoryStore::new());
@@ -239,4 +239,34 @@ criterion_group! {
     config = Criterion::default().measurement_time(std::time::Duration::from_secs(4)).warm_up_time(std::time::Duration::from_secs(1));
     targets = bench_baseline, bench_emit, bench_verify
 }
-criterion_main!(benches);
+/// `AI_AUDIT_EMIT_COUNT=N` runs exactly N receipts of each mode on a fresh
+/// store and exits (no criterion): for instruction counts, e.g.
+/// `perf stat -e instructions` at two values of N, the difference divided
+/// by the difference of N being the count per receipt without the setup.
+fn main() {
+    if let Some(n) = std::env::var("AI_AUDIT_EMIT_COUNT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let only = std::env::var("AI_AUDIT_EMIT_MODE").ok();
+        for (name, mode) in [
+            ("per_entry_signed", SigningMode::PerEntry),
+            ("batch_sealed", SigningMode::BatchSealed),
+        ] {
+            if only.as_deref().is_some_and(|o| o != name) {
+                continue;
+            }
+            let (col, store, t) = collector(mode);
+            for i in 0..n {
+                std::hint::black_box(record(&col, &t, i));
+            }
+            eprintln!(
+                "{name}: {n} receipts, {} bytes of lines",
+                store.stored_bytes()
+            );
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -139,27 +139,43 @@ impl Timestamp {
     /// bytes, without going through `fmt` (the entry writer's fast path).
     pub(crate) fn to_text(self) -> [u8; 27] {
         let secs = self.0.div_euclid(1_000_000);
-        let us = self.0.rem_euclid(1_000_000);
+        // In 0..1_000_000 and 0..86_400: both fit u32.
+        let us = u32::try_from(self.0.rem_euclid(1_000_000)).unwrap_or(0);
         let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-        let sod = secs.rem_euclid(86_400);
+        let sod = u32::try_from(secs.rem_euclid(86_400)).unwrap_or(0);
         let mut b = *b"0000-00-00T00:00:00.000000Z";
         // Years are 1970..=9999 (checked on construction): four digits.
-        let mut put = |at: usize, width: usize, mut v: i64| {
-            for i in (at..at + width).rev() {
-                b[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
+        let y = u32::try_from(y).unwrap_or(0);
+        let put2 = |b: &mut [u8; 27], at: usize, v: u32| {
+            let i = (v % 100) as usize * 2;
+            b[at] = DIGIT_PAIRS[i];
+            b[at + 1] = DIGIT_PAIRS[i + 1];
         };
-        put(0, 4, y);
-        put(5, 2, mo);
-        put(8, 2, d);
-        put(11, 2, sod / 3600);
-        put(14, 2, (sod / 60) % 60);
-        put(17, 2, sod % 60);
-        put(20, 6, us);
+        put2(&mut b, 0, y / 100);
+        put2(&mut b, 2, y);
+        put2(&mut b, 5, u32::try_from(mo).unwrap_or(0));
+        put2(&mut b, 8, u32::try_from(d).unwrap_or(0));
+        put2(&mut b, 11, sod / 3600);
+        put2(&mut b, 14, (sod / 60) % 60);
+        put2(&mut b, 17, sod % 60);
+        put2(&mut b, 20, us / 10_000);
+        put2(&mut b, 22, us / 100);
+        put2(&mut b, 24, us);
         b
     }
 }
+
+/// `00`, `01`, … `99` as one table (two digits at a time).
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -262,7 +278,43 @@ mod tests {
         assert!(Timestamp::parse("2023-02-29T00:00:00.000000Z").is_err());
     }
 
+    /// The digit-pair writer against plain `format!`.
+    fn reference_text(us: i64) -> String {
+        let secs = us.div_euclid(1_000_000);
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60,
+            us.rem_euclid(1_000_000)
+        )
+    }
+
+    #[test]
+    fn text_at_the_edges() {
+        for us in [
+            0,
+            1,
+            999_999,
+            1_000_000,
+            86_399_999_999,
+            951_782_400_000_000,
+            MAX_MICROS,
+        ] {
+            let t = Timestamp::from_unix_micros(us).unwrap();
+            assert_eq!(t.to_string(), reference_text(us), "{us}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn text_matches_reference(us in 0i64..=MAX_MICROS) {
+            let t = Timestamp::from_unix_micros(us).unwrap();
+            prop_assert_eq!(t.to_string(), reference_text(us));
+        }
+
         #[test]
         fn round_trips(us in 0i64..=MAX_MICROS) {
             let t = Timestamp::from_unix_micros(us).unwrap();

@@ -106,16 +106,43 @@ pub enum SigningMode {
 ///
 /// An `Entry` read from bytes is *well-formed* but not verified: its hash and
 /// signature are claims until chain verification ([`crate::verify_chain`]) checks them.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Entry {
     header: Header,
     kind: EntryKind,
     key_id: KeyId,
-    /// The body in canonical form (the bytes the entry hash covers).
-    body_jcs: Box<[u8]>,
+    /// The canonical JSONL line (without the newline), written once. The
+    /// body's canonical bytes are `line[BODY_AT..BODY_AT + body_len]`.
+    line: Box<[u8]>,
+    body_len: usize,
+    /// Where `,"hash":"…"` and `,"sig":"…"` start in `line`: the entry hash
+    /// covers the line without them (SPEC §3.3).
+    hash_at: usize,
+    sig_at: Option<usize>,
     hash: Hash32,
     sig: Option<Signature>,
 }
+
+impl std::fmt::Debug for Entry {
+    /// The entry's fields, as before lines were kept (not the line itself).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("header", &self.header)
+            .field("kind", &self.kind)
+            .field("key_id", &self.key_id)
+            .field("body_jcs", &self.body_bytes())
+            .field("hash", &self.hash)
+            .field("sig", &self.sig)
+            .finish()
+    }
+}
+
+/// Where the body starts in a line: after `{"body":`.
+const BODY_AT: usize = br#"{"body":"#.len();
+/// `,"hash":"` + 64 hex digits + `"`.
+const HASH_FIELD_LEN: usize = br#","hash":""#.len() + 64 + 1;
+/// `,"sig":"` + 88 base64 characters + `"`.
+const SIG_FIELD_LEN: usize = br#","sig":""#.len() + 88 + 1;
 
 /// The genesis value entry 0 of a chain links to:
 /// `SHA-256(GENESIS_LABEL || JCS({"log":…,"tenant":…,"v":1}))` (SPEC §3.5).
@@ -158,15 +185,20 @@ impl Entry {
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Entry, EntryError> {
-        let body_jcs = body.to_canonical()?.into_boxed_slice();
-        Self::seal_jcs(header, body.kind(), body_jcs, signer, mode)
+        let body_jcs = body.to_canonical()?;
+        Self::seal_jcs(header, body.kind(), &body_jcs, signer, mode)
     }
 
     /// Seals a body given as canonical bytes (produced by [`Body::to_canonical`]).
+    ///
+    /// The line is written once, with room for the hash (and signature);
+    /// the entry hash is taken over the line without those fields (which is
+    /// the unauthenticated envelope, keys being in sorted order), then they
+    /// are filled in place.
     pub(crate) fn seal_jcs(
         header: Header,
         kind: EntryKind,
-        body_jcs: Box<[u8]>,
+        body_jcs: &[u8],
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Entry, EntryError> {
@@ -174,25 +206,80 @@ impl Entry {
             return Err(EntryError::SeqOverflow);
         }
         let key_id = signer.verifier_key().id();
-        let hash = hash_of(&header, kind, key_id, &body_jcs);
-        let sig = match mode {
-            SigningMode::PerEntry => Some(signer.sign(&signature_message(&hash))?),
+        let placeholder = Signature([0u8; 64]);
+        let sig_slot = match mode {
+            SigningMode::PerEntry => Some(&placeholder),
             SigningMode::BatchSealed => None,
+        };
+        let mut line = Vec::new();
+        let (hash_at, sig_at) = write_envelope(
+            &mut line,
+            &header,
+            kind,
+            key_id,
+            body_jcs,
+            Some((&Hash32::ZERO, sig_slot)),
+        );
+        let hash = hashed_slices(&line, hash_at, sig_at);
+        fill_hash(&mut line, hash_at, &hash);
+        let sig = match sig_at {
+            Some(at) => {
+                let sig = signer.sign(&signature_message(&hash))?;
+                fill_sig(&mut line, at, &sig);
+                Some(sig)
+            }
+            None => None,
         };
         Ok(Entry {
             header,
             kind,
             key_id,
-            body_jcs,
+            line: line.into_boxed_slice(),
+            body_len: body_jcs.len(),
+            hash_at,
+            sig_at,
             hash,
             sig,
         })
     }
 
+    /// An entry with the given claimed hash and signature, its line written
+    /// from the fields (what [`Entry::from_line`] builds).
+    fn assemble(
+        header: Header,
+        kind: EntryKind,
+        key_id: KeyId,
+        body_jcs: &[u8],
+        hash: Hash32,
+        sig: Option<Signature>,
+    ) -> Entry {
+        let mut line = Vec::new();
+        let (hash_at, sig_at) = write_envelope(
+            &mut line,
+            &header,
+            kind,
+            key_id,
+            body_jcs,
+            Some((&hash, sig.as_ref())),
+        );
+        Entry {
+            header,
+            kind,
+            key_id,
+            line: line.into_boxed_slice(),
+            body_len: body_jcs.len(),
+            hash_at,
+            sig_at,
+            hash,
+            sig,
+        }
+    }
+
     /// Takes the entry apart into what [`Entry::seal_jcs`] needs to chain
     /// the same body again at another position: id, kind and body bytes.
-    pub(crate) fn into_unchained(self) -> (EntryId, EntryKind, Box<[u8]>) {
-        (self.header.id, self.kind, self.body_jcs)
+    pub(crate) fn into_unchained(self) -> (EntryId, EntryKind, Vec<u8>) {
+        let body = self.body_bytes().to_vec();
+        (self.header.id, self.kind, body)
     }
 
     /// Reads one canonical JSONL line (without the newline).
@@ -236,23 +323,19 @@ impl Entry {
             return Err(EncodingError::Shape("sig must be omitted, not null".into()).into());
         }
         let w: Wire = serde_json::from_value(v).map_err(|e| EncodingError::Shape(e.to_string()))?;
-        let body_jcs = encoding::canonical_value(&w.body)?.into_boxed_slice();
-        Ok(Entry {
-            header: Header {
-                log: w.log,
-                tenant: w.tenant,
-                epoch: w.epoch,
-                seq: w.seq,
-                prev: w.prev,
-                id: w.id,
-                ts: w.ts,
-            },
-            kind: w.kind,
-            key_id: w.key_id,
-            body_jcs,
-            hash: w.hash,
-            sig: w.sig,
-        })
+        let body_jcs = encoding::canonical_value(&w.body)?;
+        let header = Header {
+            log: w.log,
+            tenant: w.tenant,
+            epoch: w.epoch,
+            seq: w.seq,
+            prev: w.prev,
+            id: w.id,
+            ts: w.ts,
+        };
+        Ok(Entry::assemble(
+            header, w.kind, w.key_id, &body_jcs, w.hash, w.sig,
+        ))
     }
 
     /// The canonical JSONL line (without the newline).
@@ -260,16 +343,13 @@ impl Entry {
     /// # Errors
     /// Never in practice; kept fallible so encodings can grow checks.
     pub fn to_line(&self) -> Result<Vec<u8>, EntryError> {
-        let mut out = Vec::new();
-        write_envelope(
-            &mut out,
-            &self.header,
-            self.kind,
-            self.key_id,
-            &self.body_jcs,
-            Some((&self.hash, self.sig.as_ref())),
-        );
-        Ok(out)
+        Ok(self.line.to_vec())
+    }
+
+    /// The canonical JSONL line (without the newline), borrowed: the bytes
+    /// a store keeps.
+    pub fn line(&self) -> &[u8] {
+        &self.line
     }
 
     /// Recomputes the entry hash from the content (what verification compares
@@ -278,12 +358,7 @@ impl Entry {
     /// # Errors
     /// [`EntryError::Malformed`] if the body holds unencodable values.
     pub fn computed_hash(&self) -> Result<Hash32, EntryError> {
-        Ok(hash_of(
-            &self.header,
-            self.kind,
-            self.key_id,
-            &self.body_jcs,
-        ))
+        Ok(hashed_slices(&self.line, self.hash_at, self.sig_at))
     }
 
     /// Checks this entry's signature with `key`.
@@ -302,7 +377,7 @@ impl Entry {
     /// # Errors
     /// [`EncodingError::Shape`] when the body does not match its kind's schema.
     pub fn body(&self) -> Result<Body, EncodingError> {
-        Body::from_canonical(self.kind, &self.body_jcs)
+        Body::from_canonical(self.kind, self.body_bytes())
     }
 
     /// [`Entry::body`] for an entry that [`Entry::from_line_hashed`] read
@@ -310,7 +385,7 @@ impl Entry {
     /// line the canonical acceptor accepted, so they are canonical and that
     /// check is not repeated.
     pub(crate) fn body_of_line(&self, _read_directly: &LineHash) -> Result<Body, EncodingError> {
-        Body::from_known_canonical(self.kind, &self.body_jcs)
+        Body::from_known_canonical(self.kind, self.body_bytes())
     }
 
     /// The body as a generic JSON value.
@@ -319,12 +394,15 @@ impl Entry {
     /// Never for an entry built by this library or read by
     /// [`Entry::from_line`] (their body bytes are canonical JSON).
     pub fn body_value(&self) -> Result<Value, EncodingError> {
-        serde_json::from_slice(&self.body_jcs).map_err(|e| EncodingError::Syntax(e.to_string()))
+        serde_json::from_slice(self.body_bytes()).map_err(|e| EncodingError::Syntax(e.to_string()))
     }
 
     /// The body's canonical bytes.
     pub fn body_bytes(&self) -> &[u8] {
-        &self.body_jcs
+        // Always in range: `body_len` is the length written at `BODY_AT`.
+        self.line
+            .get(BODY_AT..BODY_AT + self.body_len)
+            .unwrap_or_default()
     }
     /// Position and identity.
     pub fn header(&self) -> &Header {
@@ -495,32 +573,33 @@ fn read_line(line: &[u8]) -> Option<(Entry, Hash32)> {
     let kind = kind_from_wire(text(M_KIND)?)?;
     let key_id = KeyId::from_hex(text(M_KEY_ID)?).ok()?;
     let hash = Hash32::from_hex(text(M_HASH)?).ok()?;
-    let body_jcs: Box<[u8]> = bytes(M_BODY)?.into();
+    // The body is the first member: its value starts right after `{"body":`.
+    let body = at.get(M_BODY)?.clone()?;
+    if body.start != BODY_AT {
+        return None;
+    }
 
-    // The envelope without `,"hash":"…"` and `,"sig":"…"`.
-    let cut = |i: usize, key_len: usize| -> Option<(usize, usize)> {
+    // Where `,"hash":"…"` and `,"sig":"…"` start: `,` `"` key `"` `:`
+    // precede each value, whose length the field decoders above fixed.
+    let cut = |i: usize, key_len: usize, field_len: usize| -> Option<usize> {
         let r = at.get(i)?.clone()?;
-        // `,` `"` key `"` `:` precede the value.
-        Some((r.start.checked_sub(key_len + 4)?, r.end))
+        let start = r.start.checked_sub(key_len + 4)?;
+        (r.end - start == field_len).then_some(start)
     };
-    let (h0, h1) = cut(M_HASH, 4)?;
-    let content_hash = match at.get(M_SIG)? {
-        Some(_) => {
-            let (s0, s1) = cut(M_SIG, 3)?;
-            Hash32::digest_parts(&[
-                ENTRY_HASH_LABEL,
-                line.get(..h0)?,
-                line.get(h1..s0)?,
-                line.get(s1..)?,
-            ])
-        }
-        None => Hash32::digest_parts(&[ENTRY_HASH_LABEL, line.get(..h0)?, line.get(h1..)?]),
+    let hash_at = cut(M_HASH, 4, HASH_FIELD_LEN)?;
+    let sig_at = match at.get(M_SIG)? {
+        Some(_) => Some(cut(M_SIG, 3, SIG_FIELD_LEN)?),
+        None => None,
     };
+    let content_hash = hashed_slices(line, hash_at, sig_at);
     let entry = Entry {
         header,
         kind,
         key_id,
-        body_jcs,
+        line: line.into(),
+        body_len: body.len(),
+        hash_at,
+        sig_at,
         hash,
         sig,
     };
@@ -556,16 +635,52 @@ fn kind_from_wire(s: &str) -> Option<EntryKind> {
     })
 }
 
-fn hash_of(h: &Header, kind: EntryKind, key_id: KeyId, body_jcs: &[u8]) -> Hash32 {
-    let mut out = Vec::new();
-    write_envelope(&mut out, h, kind, key_id, body_jcs, None);
-    Hash32::digest_parts(&[ENTRY_HASH_LABEL, &out])
+/// `SHA-256(ENTRY_HASH_LABEL || line without its hash and sig fields)`
+/// (SPEC §3.3), fed in slices: `hash_at`/`sig_at` are where
+/// [`write_envelope`] put `,"hash":"…"` and `,"sig":"…"`.
+fn hashed_slices(line: &[u8], hash_at: usize, sig_at: Option<usize>) -> Hash32 {
+    let after_hash = hash_at + HASH_FIELD_LEN;
+    let (mid, tail) = match sig_at {
+        Some(at) => (line.get(after_hash..at), line.get(at + SIG_FIELD_LEN..)),
+        None => (line.get(after_hash..), Some(&[][..])),
+    };
+    let head = line.get(..hash_at);
+    // The offsets come from the writer, so every slice is in range.
+    Hash32::digest_parts(&[
+        ENTRY_HASH_LABEL,
+        head.unwrap_or_default(),
+        mid.unwrap_or_default(),
+        tail.unwrap_or_default(),
+    ])
+}
+
+/// Writes the hash's 64 hex digits into the slot at `hash_at`.
+fn fill_hash(line: &mut [u8], hash_at: usize, hash: &Hash32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let start = hash_at + br#","hash":""#.len();
+    if let Some(slot) = line.get_mut(start..start + 64) {
+        for (pair, &b) in slot.chunks_exact_mut(2).zip(&hash.0) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
+    }
+}
+
+/// Writes the signature's 88 base64 characters into the slot at `sig_at`.
+fn fill_sig(line: &mut [u8], sig_at: usize, sig: &Signature) {
+    let start = sig_at + br#","sig":""#.len();
+    if let Some(slot) = line.get_mut(start..start + 88) {
+        // 64 bytes are always exactly 88 base64 characters.
+        let _ = B64.encode_slice(sig.0, slot);
+    }
 }
 
 /// Writes the envelope in RFC 8785 form directly (no intermediate JSON
 /// value, no `fmt` machinery): keys in code-unit order `body, epoch, hash,
 /// id, key_id, kind, log, prev, seq, sig, tenant, ts, v`, with `hash`/`sig`
-/// only when `auth` is given. Tests check it against the generic encoder.
+/// only when `auth` is given. Returns where `,"hash":"` starts (where it
+/// would start when `auth` is `None`) and where `,"sig":"` starts, if
+/// written. Tests check it against the generic encoder.
 fn write_envelope(
     out: &mut Vec<u8>,
     h: &Header,
@@ -573,12 +688,13 @@ fn write_envelope(
     key_id: KeyId,
     body_jcs: &[u8],
     auth: Option<(&Hash32, Option<&Signature>)>,
-) {
+) -> (usize, Option<usize>) {
     out.reserve_exact(envelope_len(h, kind, body_jcs.len(), auth));
     out.extend_from_slice(b"{\"body\":");
     out.extend_from_slice(body_jcs);
     out.extend_from_slice(b",\"epoch\":");
     encoding::write_u64_unchecked(out, h.epoch.0);
+    let hash_at = out.len();
     if let Some((hash, _)) = auth {
         out.extend_from_slice(b",\"hash\":\"");
         encoding::write_hex(out, &hash.0);
@@ -596,7 +712,9 @@ fn write_envelope(
     encoding::write_hex(out, &h.prev.0);
     out.extend_from_slice(b"\",\"seq\":");
     encoding::write_u64_unchecked(out, h.seq.0);
+    let mut sig_at = None;
     if let Some((_, Some(sig))) = auth {
+        sig_at = Some(out.len());
         out.extend_from_slice(b",\"sig\":\"");
         let mut b64 = [0u8; 88];
         // 64 bytes are always exactly 88 base64 characters.
@@ -611,6 +729,7 @@ fn write_envelope(
     out.extend_from_slice(b"\",\"v\":");
     encoding::write_u64_unchecked(out, u64::from(FORMAT_VERSION));
     out.push(b'}');
+    (hash_at, sig_at)
 }
 
 /// The exact length of what [`write_envelope`] writes, so that a line is
@@ -684,7 +803,7 @@ mod tests {
                     ts: Timestamp::from_unix_micros(0).unwrap(),
                 };
                 let body = br#"{"a":"\u0001"}"#.to_vec().into_boxed_slice();
-                let e = Entry::seal_jcs(header, EntryKind::ToolCall, body, &signer, mode).unwrap();
+                let e = Entry::seal_jcs(header, EntryKind::ToolCall, &body, &signer, mode).unwrap();
                 let line = e.to_line().unwrap();
                 assert_eq!(
                     line.capacity(),
@@ -728,7 +847,7 @@ mod tests {
             };
             let body = serde_json::json!({"z": [1, 2.5, "é\u{1}"], "a": {"b": null}});
             let jcs = encoding::canonical_value(&body).unwrap().into_boxed_slice();
-            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, jcs, &signer, mode).unwrap();
+            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, &jcs, &signer, mode).unwrap();
             let wire = Wire {
                 v: 1,
                 log: log.clone(),
@@ -819,7 +938,7 @@ mod read_tests {
             };
             let body = serde_json::json!({"z": [1, 2.5, "é\u{1}\"\\"], "a": {"b": null}});
             let jcs = encoding::canonical_value(&body).unwrap().into_boxed_slice();
-            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, jcs, &signer, mode).unwrap();
+            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, &jcs, &signer, mode).unwrap();
             out.push(e.to_line().unwrap());
         }
         out

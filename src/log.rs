@@ -25,8 +25,11 @@ use crate::entry::{genesis, Entry, EntryError, Header, SigningMode};
 use crate::id::{Code, EntryId, Epoch, LogName, Seq, TenantId};
 use crate::keys::{Signer, VerifierKey};
 use crate::merkle::{leaf_hash, LeafIndex, MerkleTree};
+
+mod frontier;
 use crate::random::{OsRandom, RandomSource};
 use crate::store::{ChainHead, Store, StoreError, StoredCheckpoint};
+use frontier::Frontier;
 
 /// How many times an append is re-chained after a head conflict.
 const MAX_CONFLICT_RETRIES: usize = 64;
@@ -83,8 +86,9 @@ struct TenantState {
     epoch_start: Seq,
     /// Timestamp of the current epoch's first entry.
     epoch_opened: Option<Timestamp>,
-    /// Leaves of the current epoch (entry hashes, in seq order).
-    tree: MerkleTree,
+    /// The current epoch's tree of entry hashes (its right edge: size
+    /// and root are all that appending and sealing need).
+    tree: Frontier,
     /// The latest checkpoint of the current epoch.
     sealed: Option<SignedCheckpoint>,
 }
@@ -354,10 +358,7 @@ impl AuditLog {
                 Ok(Pending {
                     id: *id,
                     kind: b.kind(),
-                    body: b
-                        .to_canonical()
-                        .map_err(EntryError::from)?
-                        .into_boxed_slice(),
+                    body: b.to_canonical().map_err(EntryError::from)?,
                 })
             })
             .collect::<Result<Vec<_>, LogError>>()?;
@@ -445,7 +446,7 @@ impl AuditLog {
                 id,
                 ts: self.inner.clock.now(),
             };
-            let e = Entry::seal_jcs(header, kind, body, signer, mode)?;
+            let e = Entry::seal_jcs(header, kind, &body, signer, mode)?;
             prev = *e.hash();
             seq = seq.checked_next().ok_or(EntryError::SeqOverflow)?;
             out.push(e);
@@ -534,10 +535,7 @@ impl AuditLog {
                 root: *cp.root(),
                 note_hash: final_cp.note_hash(),
             });
-            let value = body
-                .to_canonical()
-                .map_err(EntryError::from)?
-                .into_boxed_slice();
+            let value = body.to_canonical().map_err(EntryError::from)?;
             let next = Epoch(st.epoch.0 + 1);
             let item = vec![Pending {
                 id: self.new_entry_id(),
@@ -712,10 +710,7 @@ impl AuditLog {
             new_key: new.verifier_key().clone(),
             reason,
         });
-        let value = body
-            .to_canonical()
-            .map_err(EntryError::from)?
-            .into_boxed_slice();
+        let value = body.to_canonical().map_err(EntryError::from)?;
         // Hold the key write lock so no entry is signed by the old key after
         // its rotation entry.
         let mut signer = self.inner.signer.write();
@@ -781,7 +776,7 @@ fn refuse_sealed_without_id(tenant: &TenantId, body: &Body) -> Result<(), LogErr
 struct Pending {
     id: EntryId,
     kind: EntryKind,
-    body: Box<[u8]>,
+    body: Vec<u8>,
 }
 
 impl From<Entry> for Pending {

@@ -297,40 +297,54 @@ impl DecisionReceipt {
             trace_id,
             unicode,
         } = self;
-        let mut o = ObjectWriter::begin(out);
-        encoding::write_string(o.key("action"), action.as_str());
+        // Keys are written as literals in RFC 8785 order. `action` sorts
+        // first and is always present, so every later member starts with
+        // a comma.
+        out.extend_from_slice(b"{\"action\":");
+        encoding::write_string(out, action.as_str());
         if !checks.is_empty() {
-            write_array(o.key("checks"), checks, |out, c| c.write_canonical(out))?;
+            out.extend_from_slice(b",\"checks\":");
+            write_array(out, checks, |out, c| c.write_canonical(out))?;
         }
-        encoding::write_hex_string(o.key("input"), &input.0);
+        out.extend_from_slice(b",\"input\":");
+        encoding::write_hex_string(out, &input.0);
         if !metrics.is_empty() {
-            metrics.write_canonical(o.key("metrics"))?;
+            out.extend_from_slice(b",\"metrics\":");
+            metrics.write_canonical(out)?;
         }
         if let Some(m) = model {
             let ModelRef { config, id } = m;
-            let mut mo = ObjectWriter::begin(o.key("model"));
+            // `config` sorts before the required `id`.
             if let Some(c) = config {
-                encoding::write_hex_string(mo.key("config"), &c.0);
+                out.extend_from_slice(b",\"model\":{\"config\":");
+                encoding::write_hex_string(out, &c.0);
+                out.extend_from_slice(b",\"id\":");
+            } else {
+                out.extend_from_slice(b",\"model\":{\"id\":");
             }
-            encoding::write_string(mo.key("id"), id.as_str());
-            mo.end();
+            encoding::write_string(out, id.as_str());
+            out.push(b'}');
         }
         if let Some(h) = output {
-            encoding::write_hex_string(o.key("output"), &h.0);
+            out.extend_from_slice(b",\"output\":");
+            encoding::write_hex_string(out, &h.0);
         }
         if !parents.is_empty() {
-            write_array(o.key("parents"), parents, |out, p| {
+            out.extend_from_slice(b",\"parents\":");
+            write_array(out, parents, |out, p| {
                 encoding::write_hex_string(out, &p.0);
                 Ok(())
             })?;
         }
         if !pii.is_empty() {
-            write_array(o.key("pii"), pii, |out, p| {
+            out.extend_from_slice(b",\"pii\":");
+            write_array(out, pii, |out, p| {
                 let PiiCount { category, count } = p;
-                let mut po = ObjectWriter::begin(out);
-                encoding::write_string(po.key("category"), category);
-                encoding::write_u64_unchecked(po.key("count"), u64::from(*count));
-                po.end();
+                out.extend_from_slice(b"{\"category\":");
+                encoding::write_string(out, category);
+                out.extend_from_slice(b",\"count\":");
+                encoding::write_u64_unchecked(out, u64::from(*count));
+                out.push(b'}');
                 Ok(())
             })?;
         }
@@ -338,35 +352,42 @@ impl DecisionReceipt {
         // writer gives their canonical bytes (fields declared in key order;
         // the tests comparing this writer with the generic encoder cover it).
         if !provenance.is_empty() {
-            o.key("provenance")
-                .extend_from_slice(&encoding::to_canonical_record(provenance)?);
+            out.extend_from_slice(b",\"provenance\":");
+            out.extend_from_slice(&encoding::to_canonical_record(provenance)?);
         }
         if !reasons.is_empty() {
-            write_array(o.key("reasons"), reasons, |out, r| {
+            out.extend_from_slice(b",\"reasons\":");
+            write_array(out, reasons, |out, r| {
                 encoding::write_string(out, r.as_str());
                 Ok(())
             })?;
         }
         if !sealed.is_empty() {
-            write_array(o.key("sealed"), sealed, write_sealed)?;
+            out.extend_from_slice(b",\"sealed\":");
+            write_array(out, sealed, write_sealed)?;
         }
         if let Some(id) = session_id {
-            encoding::write_string(o.key("session_id"), id.as_str());
+            out.extend_from_slice(b",\"session_id\":");
+            encoding::write_string(out, id.as_str());
         }
         if let Some(h) = state {
-            encoding::write_hex_string(o.key("state"), &h.0);
+            out.extend_from_slice(b",\"state\":");
+            encoding::write_hex_string(out, &h.0);
         }
         if !tags.is_empty() {
-            write_array(o.key("tags"), tags, |out, t| {
+            out.extend_from_slice(b",\"tags\":");
+            write_array(out, tags, |out, t| {
                 encoding::write_string(out, t.as_str());
                 Ok(())
             })?;
         }
         if let Some(id) = trace_id {
-            encoding::write_string(o.key("trace_id"), id.as_str());
+            out.extend_from_slice(b",\"trace_id\":");
+            encoding::write_string(out, id.as_str());
         }
-        encoding::write_string(o.key("unicode"), unicode);
-        o.end();
+        out.extend_from_slice(b",\"unicode\":");
+        encoding::write_string(out, unicode);
+        out.push(b'}');
         Ok(())
     }
 }
@@ -381,21 +402,28 @@ impl Check {
             threshold,
             version,
         } = self;
-        let mut o = ObjectWriter::begin(out);
+        // `detail` sorts before the required `fired`; literal keys after.
         if let Some(d) = detail {
-            encoding::write_string(o.key("detail"), d);
+            out.extend_from_slice(b"{\"detail\":");
+            encoding::write_string(out, d);
+            out.extend_from_slice(b",\"fired\":");
+        } else {
+            out.extend_from_slice(b"{\"fired\":");
         }
-        o.key("fired")
-            .extend_from_slice(if *fired { b"true" } else { b"false" });
-        encoding::write_string(o.key("name"), name.as_str());
+        out.extend_from_slice(if *fired { b"true" } else { b"false" });
+        out.extend_from_slice(b",\"name\":");
+        encoding::write_string(out, name.as_str());
         if let Some(x) = score {
-            encoding::write_f64(o.key("score"), x.get(), "score")?;
+            out.extend_from_slice(b",\"score\":");
+            encoding::write_f64(out, x.get(), "score")?;
         }
         if let Some(x) = threshold {
-            encoding::write_f64(o.key("threshold"), x.get(), "threshold")?;
+            out.extend_from_slice(b",\"threshold\":");
+            encoding::write_f64(out, x.get(), "threshold")?;
         }
-        encoding::write_string(o.key("version"), version.as_str());
-        o.end();
+        out.extend_from_slice(b",\"version\":");
+        encoding::write_string(out, version.as_str());
+        out.push(b'}');
         Ok(())
     }
 }

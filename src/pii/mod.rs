@@ -438,6 +438,13 @@ impl PiiPolicy {
             (_, k) => k,
         };
         let segs = self.segments(text);
+        if segs.is_empty() {
+            // Nothing found: the text is its own output.
+            return Ok(Stripped {
+                text: text.to_owned(),
+                report: PiiReport::new(),
+            });
+        }
         let mut out = String::with_capacity(text.len());
         let mut report = PiiReport::new();
         for seg in &segs {
@@ -475,12 +482,10 @@ impl PiiPolicy {
             .as_ref()
     }
 
-    /// Steps 2–6: the final segments of `text`.
+    /// Steps 2–6: the final segments of `text`; none (no allocation) when
+    /// nothing was found, meaning `text` is one open segment.
     fn segments(&self, text: &str) -> Vec<Seg> {
-        let mut segs = vec![Seg {
-            orig: 0..text.len(),
-            hit: None,
-        }];
+        let mut segs: Vec<Seg> = Vec::new();
         let mut cands: Vec<Candidate> = Vec::new();
         let mut buf = String::new();
         let mut open_buf: Vec<(usize, usize)> = Vec::new();
@@ -551,6 +556,12 @@ impl PiiPolicy {
                 break;
             }
             // Step 6: split the open segments at the accepted spans.
+            if segs.is_empty() {
+                segs.push(Seg {
+                    orig: 0..text.len(),
+                    hit: None,
+                });
+            }
             let mut next = Vec::with_capacity(segs.len() + 2 * accepted.len());
             let mut acc = accepted.iter().peekable();
             let mut open_iter = open.iter();
@@ -650,14 +661,21 @@ fn render(
                     out.push_str("***@");
                     out.push_str(domain);
                 }
-                None => out.push_str(&cat.token()),
+                None => push_token(cat, out),
             },
             PiiCategory::PaymentCard => mask_digits(value, 4, out),
             PiiCategory::Phone => mask_digits(value, 2, out),
-            _ => out.push_str(&cat.token()),
+            _ => push_token(cat, out),
         },
-        _ => out.push_str(&cat.token()),
+        _ => push_token(cat, out),
     }
+}
+
+/// Appends [`PiiCategory::token`] without building it as a string first.
+fn push_token(cat: &PiiCategory, out: &mut String) {
+    out.push('[');
+    out.push_str(&cat.token_label());
+    out.push(']');
 }
 
 /// One `*` per ASCII digit of `value` except the last `keep`, then those digits.

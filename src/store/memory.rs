@@ -1,8 +1,9 @@
 //! The in-memory store: thread-safe, per-tenant atomic append, no eviction.
 //!
-//! Entries are held as their canonical lines (≈ 0.7–1 KB per receipt), each
-//! allocated once at its exact length, not as parsed structures, to keep
-//! memory per receipt low; epochs are kept as runs, not per entry.
+//! Entries are held as their canonical lines (≈ 0.7–1 KB per receipt), not
+//! as parsed structures, to keep memory per receipt low: lines are packed
+//! end to end into chunks (no allocation and no allocator header per line,
+//! 12 bytes of index each); epochs are kept as runs, not per entry.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,11 +14,102 @@ use super::{check_append, ChainHead, Store, StoreError, StoredCheckpoint};
 use crate::entry::Entry;
 use crate::id::{Epoch, Seq, TenantId};
 
+/// Where one line lies: chunk number (counted from the first chunk ever
+/// made, so it survives dropping old chunks), offset and length.
+#[derive(Clone, Copy)]
+struct Span {
+    chunk: u32,
+    start: u32,
+    len: u32,
+}
+
+/// Smallest and largest chunk: a tenant with few entries holds little,
+/// a busy one allocates rarely.
+const FIRST_CHUNK: usize = 4 << 10;
+const MAX_CHUNK: usize = 1 << 20;
+
+/// Lines packed end to end into chunks that are never reallocated.
+#[derive(Default)]
+struct Lines {
+    /// Chunks still held; `chunks[0]` is chunk number `dropped`.
+    chunks: Vec<Vec<u8>>,
+    dropped: u32,
+    spans: Vec<Span>,
+}
+
+impl Lines {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Bytes of line text held.
+    fn text_bytes(&self) -> usize {
+        self.spans.iter().map(|s| s.len as usize).sum()
+    }
+
+    /// Appends `line`; `None` (and nothing appended) past the 4 GiB
+    /// limits of the index.
+    fn push(&mut self, line: &[u8]) -> Option<()> {
+        let len = u32::try_from(line.len()).ok()?;
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= line.len());
+        if !fits {
+            // The new chunk's number must fit the index.
+            u32::try_from(self.chunks.len())
+                .ok()?
+                .checked_add(self.dropped)?;
+            let last = self.chunks.last().map_or(0, Vec::capacity);
+            let size = (2 * last).clamp(FIRST_CHUNK, MAX_CHUNK).max(line.len());
+            self.chunks.push(Vec::with_capacity(size));
+        }
+        let chunk = u32::try_from(self.chunks.len().checked_sub(1)?)
+            .ok()?
+            .checked_add(self.dropped)?;
+        let c = self.chunks.last_mut()?;
+        let start = u32::try_from(c.len()).ok()?;
+        start.checked_add(len)?;
+        // Within the chunk's capacity: the chunk is never reallocated.
+        c.extend_from_slice(line);
+        self.spans.push(Span { chunk, start, len });
+        Some(())
+    }
+
+    /// Line `i` (0-based among those held).
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        let s = self.spans.get(i)?;
+        let c = self
+            .chunks
+            .get(s.chunk.checked_sub(self.dropped)? as usize)?;
+        c.get(s.start as usize..s.start as usize + s.len as usize)
+    }
+
+    /// Forgets the first `n` lines and frees the chunks only they used.
+    fn drop_front(&mut self, n: usize) {
+        self.spans.drain(..n.min(self.spans.len()));
+        let keep_from = match self.spans.first() {
+            Some(s) => s.chunk,
+            // Keep the chunk being filled.
+            None => self
+                .dropped
+                .saturating_add(self.chunks.len().saturating_sub(1) as u32),
+        };
+        let free = (keep_from.saturating_sub(self.dropped) as usize).min(self.chunks.len());
+        self.chunks.drain(..free);
+        self.dropped += free as u32;
+    }
+}
+
 #[derive(Default)]
 struct TenantLog {
-    /// Seq of `lines[0]` (> 0 once old epochs were archived and deleted).
+    /// Seq of the first held line (> 0 once old epochs were archived and deleted).
     base: u64,
-    lines: Vec<Box<[u8]>>,
+    lines: Lines,
     /// Each stored epoch with the seq of its first entry, in chain order
     /// (epochs never decrease along a chain).
     epochs: Vec<(Epoch, u64)>,
@@ -65,7 +157,7 @@ impl MemoryStore {
         self.tenants
             .read()
             .values()
-            .map(|t| t.lock().lines.iter().map(|l| l.len()).sum::<usize>())
+            .map(|t| t.lock().lines.text_bytes())
             .sum()
     }
 }
@@ -79,11 +171,6 @@ impl Store for MemoryStore {
         let Some(last) = entries.last() else {
             return Ok(());
         };
-        // Encode before taking the lock; nothing is stored unless all encode.
-        let lines = entries
-            .iter()
-            .map(|e| e.to_line().map(Vec::into_boxed_slice))
-            .collect::<Result<Vec<_>, _>>()?;
         let t = match self.tenant(tenant) {
             Some(t) => t,
             None => self
@@ -105,12 +192,21 @@ impl Store for MemoryStore {
             }
             return Err(e);
         }
+        // Each entry's line was written once, when it was sealed: it is
+        // copied, not encoded again. All are kept or none.
+        let held = t.lines.len();
+        if entries.iter().any(|e| t.lines.push(e.line()).is_none()) {
+            t.lines.spans.truncate(held);
+            return Err(StoreError::InvalidAppend {
+                tenant: tenant.clone(),
+                reason: "a line is over the memory store's 4 GiB index limits".into(),
+            });
+        }
         for e in entries {
             if t.epochs.last().is_none_or(|(last, _)| *last != e.epoch()) {
                 t.epochs.push((e.epoch(), e.seq().0));
             }
         }
-        t.lines.extend(lines);
         t.head = Some(ChainHead::of(last));
         Ok(())
     }
@@ -127,11 +223,12 @@ impl Store for MemoryStore {
                 .min(len)
         };
         let (lo, hi) = (idx(from), idx(to));
-        t.lines
-            .get(lo..hi.max(lo))
-            .unwrap_or_default()
-            .iter()
-            .map(|l| Entry::from_line(l).map_err(StoreError::Corrupt))
+        (lo..hi.max(lo))
+            .map(|i| {
+                // Every held index has its line; an empty one fails to parse.
+                let line = t.lines.get(i).unwrap_or_default();
+                Entry::from_line(line).map_err(StoreError::Corrupt)
+            })
             .collect()
     }
 
@@ -166,7 +263,7 @@ impl Store for MemoryStore {
         super::check_deletable(tenant, oldest, t.head.as_ref(), epoch)?;
         let n = t.epoch_len(epoch);
         let cut = usize::try_from(n).map_or(t.lines.len(), |n| n.min(t.lines.len()));
-        t.lines.drain(..cut);
+        t.lines.drop_front(cut);
         t.epochs.remove(0);
         t.base += n;
         t.checkpoints.retain(|c| c.epoch != epoch);
@@ -226,5 +323,50 @@ impl Store for MemoryStore {
                     .collect()
             })
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(i: usize) -> Vec<u8> {
+        // Sizes from 1 byte to past the largest chunk.
+        let len = match i % 7 {
+            0 => MAX_CHUNK + 3,
+            k => 1 + k * 997 % 3000,
+        };
+        (0..len).map(|j| (i + j) as u8).collect()
+    }
+
+    /// Every line comes back byte for byte, across chunk boundaries, also
+    /// after old lines were dropped; chunks only old lines used are freed.
+    #[test]
+    fn packed_lines_round_trip_and_free_their_chunks() {
+        let mut l = Lines::default();
+        for i in 0..40 {
+            l.push(&line(i)).unwrap();
+        }
+        assert_eq!(l.len(), 40);
+        for i in 0..40 {
+            assert_eq!(l.get(i).unwrap(), line(i).as_slice(), "line {i}");
+        }
+        assert_eq!(
+            l.text_bytes(),
+            (0..40).map(|i| line(i).len()).sum::<usize>()
+        );
+        let chunks = l.chunks.len();
+        l.drop_front(25);
+        assert!(l.chunks.len() < chunks);
+        for i in 0..15 {
+            assert_eq!(l.get(i).unwrap(), line(i + 25).as_slice(), "line {i}");
+        }
+        assert!(l.get(15).is_none());
+        l.push(&line(99)).unwrap();
+        assert_eq!(l.get(15).unwrap(), line(99).as_slice());
+        l.drop_front(100);
+        assert!(l.is_empty() && l.chunks.len() <= 1);
+        l.push(b"x").unwrap();
+        assert_eq!(l.get(0).unwrap(), b"x");
     }
 }
