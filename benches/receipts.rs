@@ -139,6 +139,26 @@ fn bench_emit(c: &mut Criterion) {
         );
         report_cpu_and_memory(name, mode);
     }
+    // A batch of 512 built receipts appended at once: chained on the
+    // calling thread, signed on every core.
+    let (col, _store, t) = collector(SigningMode::PerEntry);
+    g.throughput(Throughput::Elements(512));
+    let mut next = 0u64;
+    g.bench_function("per_entry_signed_append_batch_512", |b| {
+        b.iter_batched(
+            || {
+                (0..512)
+                    .map(|_| {
+                        next += 1;
+                        Body::Decision(Box::new(draft(&col, &t, next).to_receipt().unwrap()))
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |bodies| col.log().append_batch(&t, &bodies).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    g.throughput(Throughput::Elements(1));
     let (col, _store, t) = collector(SigningMode::PerEntry);
     let pipe = Pipeline::start(col.log().clone(), PipelineConfig::default());
     g.bench_function("per_entry_signed_pipeline_2_threads", |b| {

@@ -144,6 +144,36 @@ const HASH_FIELD_LEN: usize = br#","hash":""#.len() + 64 + 1;
 /// `,"sig":"` + 88 base64 characters + `"`.
 const SIG_FIELD_LEN: usize = br#","sig":""#.len() + 88 + 1;
 
+/// A per-entry-signed entry whose line and hash are final but whose
+/// signature is not made yet ([`Entry::seal_jcs_unsigned`]); only
+/// [`Unsigned::sign`] turns it into an [`Entry`].
+pub(crate) struct Unsigned {
+    entry: Entry,
+    /// Where `,"sig":"` starts in the line.
+    sig_at: Option<usize>,
+}
+
+impl Unsigned {
+    /// The entry hash (what the next entry links to).
+    pub(crate) fn hash(&self) -> &Hash32 {
+        &self.entry.hash
+    }
+
+    /// Signs the entry hash and fills the signature slot.
+    ///
+    /// # Errors
+    /// [`EntryError::Sign`] if the signer fails.
+    pub(crate) fn sign(self, signer: &dyn Signer) -> Result<Entry, EntryError> {
+        let Unsigned { mut entry, sig_at } = self;
+        let sig = signer.sign(&signature_message(&entry.hash))?;
+        if let Some(at) = sig_at {
+            fill_sig(&mut entry.line, at, &sig);
+        }
+        entry.sig = Some(sig);
+        Ok(entry)
+    }
+}
+
 /// The genesis value entry 0 of a chain links to:
 /// `SHA-256(GENESIS_LABEL || JCS({"log":…,"tenant":…,"v":1}))` (SPEC §3.5).
 pub fn genesis(log: &LogName, tenant: &TenantId) -> Hash32 {
@@ -202,15 +232,46 @@ impl Entry {
         signer: &dyn Signer,
         mode: SigningMode,
     ) -> Result<Entry, EntryError> {
+        let key_id = signer.verifier_key().id();
+        match mode {
+            SigningMode::PerEntry => {
+                Self::seal_jcs_unsigned(header, kind, body_jcs, key_id)?.sign(signer)
+            }
+            SigningMode::BatchSealed => {
+                let (entry, _) = Self::write_sealed(header, kind, body_jcs, key_id, false)?;
+                Ok(entry)
+            }
+        }
+    }
+
+    /// The first half of [`Entry::seal_jcs`] in [`SigningMode::PerEntry`]:
+    /// the line written and hashed, its signature slot still empty. The
+    /// entry hash never depends on the signature, so a batch can be chained
+    /// first and its signatures made afterwards, on several threads.
+    pub(crate) fn seal_jcs_unsigned(
+        header: Header,
+        kind: EntryKind,
+        body_jcs: &[u8],
+        key_id: KeyId,
+    ) -> Result<Unsigned, EntryError> {
+        let (entry, sig_at) = Self::write_sealed(header, kind, body_jcs, key_id, true)?;
+        Ok(Unsigned { entry, sig_at })
+    }
+
+    /// Writes the line (with a zeroed signature slot when `slot`) and fills
+    /// in the entry hash; the entry carries no signature yet.
+    fn write_sealed(
+        header: Header,
+        kind: EntryKind,
+        body_jcs: &[u8],
+        key_id: KeyId,
+        slot: bool,
+    ) -> Result<(Entry, Option<usize>), EntryError> {
         if header.seq.0 > encoding::MAX_SAFE_INTEGER {
             return Err(EntryError::SeqOverflow);
         }
-        let key_id = signer.verifier_key().id();
         let placeholder = Signature([0u8; 64]);
-        let sig_slot = match mode {
-            SigningMode::PerEntry => Some(&placeholder),
-            SigningMode::BatchSealed => None,
-        };
+        let sig_slot = slot.then_some(&placeholder);
         let mut line = Vec::new();
         let (hash_at, sig_at) = write_envelope(
             &mut line,
@@ -222,15 +283,7 @@ impl Entry {
         );
         let hash = hashed_slices(&line, hash_at, sig_at);
         fill_hash(&mut line, hash_at, &hash);
-        let sig = match sig_at {
-            Some(at) => {
-                let sig = signer.sign(&signature_message(&hash))?;
-                fill_sig(&mut line, at, &sig);
-                Some(sig)
-            }
-            None => None,
-        };
-        Ok(Entry {
+        let entry = Entry {
             header,
             kind,
             key_id,
@@ -239,8 +292,9 @@ impl Entry {
             hash_at,
             sig_at,
             hash,
-            sig,
-        })
+            sig: None,
+        };
+        Ok((entry, sig_at))
     }
 
     /// An entry with the given claimed hash and signature, its line written

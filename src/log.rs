@@ -21,7 +21,8 @@ use crate::checkpoint::{
     origin, Checkpoint, CheckpointError, InclusionProofFile, SignedCheckpoint,
 };
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::entry::{genesis, Entry, EntryError, Header, SigningMode};
+use crate::entry::{genesis, Entry, EntryError, Header, SigningMode, Unsigned};
+use crate::hash::Hash32;
 use crate::id::{Code, EntryId, Epoch, LogName, Seq, TenantId};
 use crate::keys::{Signer, VerifierKey};
 use crate::merkle::{leaf_hash, LeafIndex, MerkleTree};
@@ -435,21 +436,70 @@ impl AuditLog {
             Some(h) => (h.seq.checked_next().ok_or(EntryError::SeqOverflow)?, h.hash),
             None => (Seq(0), genesis(&self.inner.name, tenant)),
         };
-        let mut out = Vec::with_capacity(values.len());
+        let n = values.len();
+        let header = |id: EntryId, seq: Seq, prev: Hash32| Header {
+            log: self.inner.name.clone(),
+            tenant: tenant.clone(),
+            epoch,
+            seq,
+            prev,
+            id,
+            ts: self.inner.clock.now(),
+        };
+        let threads = signing_threads(mode, n);
+        if threads < 2 {
+            let mut out = Vec::with_capacity(n);
+            for Pending { id, kind, body } in values {
+                let e = Entry::seal_jcs(header(id, seq, prev), kind, &body, signer, mode)?;
+                prev = *e.hash();
+                seq = seq.checked_next().ok_or(EntryError::SeqOverflow)?;
+                out.push(e);
+            }
+            return Ok(out);
+        }
+        // Chain first (each hash links to the previous hash, never to a
+        // signature), then sign the batch on several threads: the same
+        // bytes, as Ed25519 signatures are deterministic.
+        let key_id = signer.verifier_key().id();
+        let mut unsigned = Vec::with_capacity(n);
         for Pending { id, kind, body } in values {
-            let header = Header {
-                log: self.inner.name.clone(),
-                tenant: tenant.clone(),
-                epoch,
-                seq,
-                prev,
-                id,
-                ts: self.inner.clock.now(),
-            };
-            let e = Entry::seal_jcs(header, kind, &body, signer, mode)?;
-            prev = *e.hash();
+            let u = Entry::seal_jcs_unsigned(header(id, seq, prev), kind, &body, key_id)?;
+            prev = *u.hash();
             seq = seq.checked_next().ok_or(EntryError::SeqOverflow)?;
-            out.push(e);
+            unsigned.push(u);
+        }
+        let per_thread = n.div_ceil(threads);
+        let mut chunks: Vec<Vec<Unsigned>> = Vec::with_capacity(threads);
+        let mut rest = unsigned.into_iter();
+        loop {
+            let chunk: Vec<Unsigned> = rest.by_ref().take(per_thread).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            chunks.push(chunk);
+        }
+        let signed: Vec<Result<Vec<Entry>, EntryError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .into_iter()
+                            .map(|u| u.sign(signer))
+                            .collect::<Result<Vec<Entry>, EntryError>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                // A signer that panics panics the caller, as when signing
+                // on the calling thread.
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut out = Vec::with_capacity(n);
+        for part in signed {
+            out.extend(part?);
         }
         Ok(out)
     }
@@ -1072,4 +1122,18 @@ impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Sealer({:?})", self.log)
     }
+}
+
+/// Batches at least this long are signed on several threads.
+const PARALLEL_SIGNING_MIN: usize = 64;
+
+/// How many threads sign a batch of `n` per-entry-signed entries: one for
+/// short batches and batch-sealed logs, else the available cores (at most
+/// one per [`PARALLEL_SIGNING_MIN`] entries).
+fn signing_threads(mode: SigningMode, n: usize) -> usize {
+    if mode != SigningMode::PerEntry || n < PARALLEL_SIGNING_MIN {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cores.min(n / PARALLEL_SIGNING_MIN).clamp(1, 8)
 }

@@ -600,3 +600,30 @@ proptest! {
         prop_assert!(!r.is_verified());
     }
 }
+
+/// A long per-entry-signed batch is chained first and signed on several
+/// threads: its lines are exactly those of appending the same bodies one by
+/// one on the calling thread, and they verify.
+#[test]
+fn a_batch_signed_on_several_threads_equals_one_by_one_appends() {
+    let t = tenant("acme");
+    for n in [64u64, 65, 129, 300] {
+        let batched = fixture();
+        let bodies: Vec<Body> = (0..n).map(decision).collect();
+        let returned = batched.log.append_batch(&t, &bodies).unwrap();
+        let one_by_one = fixture();
+        for b in &bodies {
+            one_by_one.log.append(&t, b).unwrap();
+        }
+        let lines_batched = lines(&batched, &t);
+        assert_eq!(lines_batched.len() as u64, n);
+        assert_eq!(lines_batched, lines(&one_by_one, &t), "batch of {n}");
+        let returned: Vec<Vec<u8>> = returned.iter().map(|e| e.to_line().unwrap()).collect();
+        assert_eq!(returned, lines_batched);
+        assert!(returned
+            .iter()
+            .all(|l| l.windows(7).any(|w| w == b"\"sig\":\"")));
+        let report = verify(&lines_batched);
+        assert!(report.is_verified(), "{report:?}");
+    }
+}
