@@ -322,4 +322,64 @@ mod tests {
         big_s[0] = ed25519_dalek::Signature::from_bytes(&b);
         assert!(!check(&big_s, &key_of));
     }
+
+    /// Errors that cancel in an unweighted sum (s + d on one signature,
+    /// s - d on another, by the same key or by two keys) are caught: each
+    /// signature has its own random weight (with one weight for all, this
+    /// test fails). R + P and R - P also change each H(R‖A‖M): refused.
+    #[test]
+    fn cancelling_errors_fail_the_batch() {
+        use ed25519_dalek::{Signer as _, SigningKey};
+        let sks: Vec<SigningKey> = (1u8..=2)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let keys: Vec<(VerifyingKey, EdwardsPoint)> = sks
+            .iter()
+            .map(|k| (k.verifying_key(), k.verifying_key().to_edwards()))
+            .collect();
+        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 3]).collect();
+        let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+        let key_of = [0usize, 0, 1, 1, 0, 1, 0, 1];
+        let good: Vec<ed25519_dalek::Signature> = msgs
+            .iter()
+            .zip(&key_of)
+            .map(|(m, &k)| sks[k].sign(m))
+            .collect();
+        assert!(batch_equation_holds(&refs, &good, &key_of, &keys));
+        let d = Scalar::from(7u64);
+        let shift_s = |sig: &ed25519_dalek::Signature, by: Scalar| {
+            let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(*sig.s_bytes())).unwrap();
+            let mut b = sig.to_bytes();
+            b[32..].copy_from_slice((s + by).as_bytes());
+            ed25519_dalek::Signature::from_bytes(&b)
+        };
+        let p = curve25519_dalek::constants::ED25519_BASEPOINT_POINT * d;
+        let shift_r = |sig: &ed25519_dalek::Signature, by: EdwardsPoint| {
+            let r = CompressedEdwardsY(*sig.r_bytes()).decompress().unwrap();
+            let mut b = sig.to_bytes();
+            b[..32].copy_from_slice((r + by).compress().as_bytes());
+            ed25519_dalek::Signature::from_bytes(&b)
+        };
+        // (first, second): same key (0, 1), two keys (0, 2).
+        for (i, j) in [(0usize, 1usize), (0, 2), (3, 7)] {
+            let mut bad = good.clone();
+            bad[i] = shift_s(&good[i], d);
+            bad[j] = shift_s(&good[j], -d);
+            for _ in 0..8 {
+                assert!(
+                    !batch_equation_holds(&refs, &bad, &key_of, &keys),
+                    "s {i} {j}"
+                );
+            }
+            let mut bad = good.clone();
+            bad[i] = shift_r(&good[i], p);
+            bad[j] = shift_r(&good[j], -p);
+            for _ in 0..8 {
+                assert!(
+                    !batch_equation_holds(&refs, &bad, &key_of, &keys),
+                    "R {i} {j}"
+                );
+            }
+        }
+    }
 }
