@@ -323,6 +323,113 @@ mod tests {
         assert!(!check(&big_s, &key_of));
     }
 
+    /// A signer whose public key is `[a]B + T`, T of order 2: not of small
+    /// order, so `VerifierKey::parse` pins it. It signs as Ed25519 does with
+    /// that public key, so `verify_strict` accepts exactly the signatures
+    /// whose `k = H(R‖A‖M)` is even (a fixed answer per signature), while a
+    /// batch equation holding them would pass with probability 1/2.
+    struct MixedOrder {
+        a: Scalar,
+        vk: crate::keys::VerifierKey,
+    }
+
+    impl crate::keys::Signer for MixedOrder {
+        fn verifier_key(&self) -> &crate::keys::VerifierKey {
+            &self.vk
+        }
+        fn sign(&self, msg: &[u8]) -> Result<crate::keys::Signature, crate::keys::KeyError> {
+            use sha2::{Digest, Sha512};
+            let r = Scalar::from_bytes_mod_order_wide(&Sha512::digest(msg).into());
+            let big_r = (curve25519_dalek::constants::ED25519_BASEPOINT_POINT * r).compress();
+            let h = Sha512::new()
+                .chain_update(big_r.as_bytes())
+                .chain_update(self.vk.public_bytes())
+                .chain_update(msg)
+                .finalize();
+            let k = Scalar::from_bytes_mod_order_wide(&h.into());
+            let mut sig = [0u8; 64];
+            sig[..32].copy_from_slice(big_r.as_bytes());
+            sig[32..].copy_from_slice((r + k * self.a).as_bytes());
+            Ok(crate::keys::Signature(sig))
+        }
+    }
+
+    /// Signatures under a pinned key with a torsion component are never
+    /// batched (the key is not torsion-free): each verdict is
+    /// `verify_strict`'s, every time, beside batched signatures of a normal
+    /// key. (Batching them would make the verdict a coin toss: with the
+    /// torsion check removed this test fails.)
+    #[test]
+    fn a_pinned_key_with_torsion_gets_verify_strict_verdicts() {
+        use crate::body::EntryKind;
+        use crate::clock::Timestamp;
+        use crate::entry::{Header, SigningMode};
+        use crate::hash::Hash32;
+        use crate::id::{EntryId, Epoch, LogName, Seq, TenantId};
+        let a = Scalar::from(0x1234_5678_9abc_u64);
+        let mut minus_one = [0xffu8; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        let t2 = CompressedEdwardsY(minus_one).decompress().unwrap();
+        assert!(!t2.is_identity() && (t2 + t2).is_identity());
+        let public = curve25519_dalek::constants::ED25519_BASEPOINT_POINT * a + t2;
+        let vk = VerifyingKey::from_bytes(public.compress().as_bytes()).unwrap();
+        assert!(!vk.is_weak() && !vk.to_edwards().is_torsion_free());
+        let vk = crate::keys::VerifierKey::new("mixed", vk).unwrap();
+        // It can be pinned from its text form.
+        let text = vk.to_string();
+        assert_eq!(crate::keys::VerifierKey::parse(&text).unwrap(), vk);
+        let mixed = MixedOrder { a, vk };
+        let normal = crate::keys::LocalSigner::from_seed("normal", &[3u8; 32]).unwrap();
+        let entries: Vec<crate::entry::Entry> = (0..40u64)
+            .map(|i| {
+                let header = Header {
+                    log: LogName::new("l.example/x").unwrap(),
+                    tenant: TenantId::new("acme").unwrap(),
+                    epoch: Epoch(0),
+                    seq: Seq(i),
+                    prev: Hash32::digest(&i.to_le_bytes()),
+                    id: EntryId([i as u8; 16]),
+                    ts: Timestamp::from_unix_micros(i as i64).unwrap(),
+                };
+                let signer: &dyn crate::keys::Signer =
+                    if i.is_multiple_of(3) { &normal } else { &mixed };
+                crate::entry::Entry::seal_jcs(
+                    header,
+                    EntryKind::PolicyFlag,
+                    b"{}",
+                    signer,
+                    SigningMode::PerEntry,
+                )
+                .unwrap()
+            })
+            .collect();
+        use crate::keys::Signer as _;
+        let keys = KeyRing::from_keys([mixed.vk.clone(), normal.verifier_key().clone()]);
+        let strict: Vec<bool> = entries
+            .iter()
+            .map(|e| {
+                keys.by_id(e.key_id())
+                    .any(|k| e.verify_signature(k).is_ok())
+            })
+            .collect();
+        let by_mixed = |i: usize| !i.is_multiple_of(3);
+        let accepted = (0..entries.len())
+            .filter(|&i| by_mixed(i) && strict[i])
+            .count();
+        let mixed_total = (0..entries.len()).filter(|&i| by_mixed(i)).count();
+        assert!(
+            accepted > 0 && accepted < mixed_total,
+            "{accepted} of {mixed_total}"
+        );
+        for _ in 0..24 {
+            let pres = precheck_many(entries.iter().map(|e| (e, None)), &keys);
+            for (i, pre) in pres.iter().enumerate() {
+                assert_eq!(pre.sig == SigCheck::Verified, strict[i], "entry {i}");
+            }
+        }
+    }
+
     /// Errors that cancel in an unweighted sum (s + d on one signature,
     /// s - d on another, by the same key or by two keys) are caught: each
     /// signature has its own random weight (with one weight for all, this
