@@ -430,6 +430,100 @@ mod tests {
         }
     }
 
+    /// The one difference SPEC §8 leaves, as it really arises: the holder
+    /// of a (torsion-free) pinned key signs with `R = [r]B + T`, T of order
+    /// 2, `k = H(R‖A‖M)` over those bytes and `s = r + k·a`. `verify_strict`
+    /// refuses it every time; the batch equation's term for it is `[z]T`,
+    /// zero whenever the random weight z is even, so a batch holding it
+    /// passes about every other run and the verdict of that entry is a coin
+    /// toss (a malleation of someone else's signature changes k and fails
+    /// the batch instead, so it is not that). Ignored: no check that costs
+    /// less than a scalar multiplication per signature (is R torsion-free?)
+    /// is known here; left for the lead to decide. Fails when run.
+    #[test]
+    #[ignore = "known gap: a key holder's R with a torsion component passes a batch with probability 1/2"]
+    fn a_key_holders_torsion_r_gets_verify_strict_verdicts() {
+        use crate::body::EntryKind;
+        use crate::clock::Timestamp;
+        use crate::entry::{Header, SigningMode};
+        use crate::hash::Hash32;
+        use crate::id::{EntryId, Epoch, LogName, Seq, TenantId};
+        use crate::keys::Signer as _;
+        use sha2::{Digest, Sha512};
+        let seed = [5u8; 32];
+        let normal = crate::keys::LocalSigner::from_seed("k", &seed).unwrap();
+        let mut a = [0u8; 32];
+        a.copy_from_slice(&Sha512::digest(seed)[..32]);
+        a[0] &= 248;
+        a[31] &= 127;
+        a[31] |= 64;
+        let a = Scalar::from_bytes_mod_order(a);
+        let mut minus_one = [0xffu8; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        let t2 = CompressedEdwardsY(minus_one).decompress().unwrap();
+        let mut entries: Vec<crate::entry::Entry> = (0..8u64)
+            .map(|i| {
+                let header = Header {
+                    log: LogName::new("l.example/x").unwrap(),
+                    tenant: TenantId::new("acme").unwrap(),
+                    epoch: Epoch(0),
+                    seq: Seq(i),
+                    prev: Hash32::digest(&i.to_le_bytes()),
+                    id: EntryId([i as u8; 16]),
+                    ts: Timestamp::from_unix_micros(i as i64).unwrap(),
+                };
+                crate::entry::Entry::seal_jcs(
+                    header,
+                    EntryKind::PolicyFlag,
+                    b"{}",
+                    &normal,
+                    SigningMode::PerEntry,
+                )
+                .unwrap()
+            })
+            .collect();
+        // Entry 3 re-signed with a torsioned R (the line keeps its hash).
+        let target = entries.remove(3);
+        let msg = crate::entry::signature_message(target.hash());
+        let r = Scalar::from(99u64);
+        let big_r = (curve25519_dalek::constants::ED25519_BASEPOINT_POINT * r + t2).compress();
+        let h = Sha512::new()
+            .chain_update(big_r.as_bytes())
+            .chain_update(normal.verifier_key().public_bytes())
+            .chain_update(msg)
+            .finalize();
+        let k = Scalar::from_bytes_mod_order_wide(&h.into());
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(big_r.as_bytes());
+        sig[32..].copy_from_slice((r + k * a).as_bytes());
+        let text = String::from_utf8(target.line().to_vec()).unwrap();
+        let old = target.signature().unwrap().to_base64();
+        let new = crate::keys::Signature(sig).to_base64();
+        let line = text.replacen(&old, &new, 1);
+        let crafted = crate::entry::Entry::from_line(line.as_bytes()).unwrap();
+        entries.insert(3, crafted);
+        let keys = KeyRing::from_keys([normal.verifier_key().clone()]);
+        let strict: Vec<bool> = entries
+            .iter()
+            .map(|e| {
+                keys.by_id(e.key_id())
+                    .any(|k| e.verify_signature(k).is_ok())
+            })
+            .collect();
+        assert_eq!(strict.iter().filter(|ok| !**ok).count(), 1);
+        for run in 0..32 {
+            let pres = precheck_many(entries.iter().map(|e| (e, None)), &keys);
+            for (i, pre) in pres.iter().enumerate() {
+                assert_eq!(
+                    pre.sig == SigCheck::Verified,
+                    strict[i],
+                    "run {run}, entry {i}"
+                );
+            }
+        }
+    }
+
     /// Errors that cancel in an unweighted sum (s + d on one signature,
     /// s - d on another, by the same key or by two keys) are caught: each
     /// signature has its own random weight (with one weight for all, this
