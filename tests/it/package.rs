@@ -1199,3 +1199,55 @@ fn a_malleated_signature_in_a_batch_is_refused_like_verify_strict() {
         }
     }
 }
+
+/// `sig` added to one line of a batch-sealed package (the manifest signed
+/// again over the new bytes): the entry hash does not cover `sig`, so the
+/// line still matches its hash and its checkpoint; a signature that does
+/// not verify is a tampered signature at that line, in the batched and the
+/// one-by-one verification alike, and a valid one by the log key verifies.
+#[test]
+fn a_signature_added_to_a_batch_sealed_line_is_checked() {
+    let ok = export(&source(SigningMode::BatchSealed), &Scope::All);
+    let files = unpack(&ok);
+    let lines = lines_of(files.iter().find(|f| f.name == E1).unwrap());
+    let target = lines.len() / 2;
+    let entry = Entry::from_line(&lines[target]).unwrap();
+    assert!(entry.signature().is_none());
+    let good = signer().sign(&signature_message(entry.hash())).unwrap();
+    let mut other = good;
+    other.0[40] ^= 1;
+    let wrong_key = LocalSigner::from_seed("test.example/log", &[9u8; 32])
+        .unwrap()
+        .sign(&signature_message(entry.hash()))
+        .unwrap();
+    for (what, sig, fails) in [
+        ("valid", good, false),
+        ("bit flipped", other, true),
+        ("another key's", wrong_key, true),
+    ] {
+        let mut files = files.clone();
+        edit_line(
+            &mut files,
+            E1,
+            target,
+            ",\"tenant\":",
+            &format!(",\"sig\":\"{}\",\"tenant\":", sig.to_base64()),
+        );
+        let edited = Entry::from_line(&lines_of(get(&mut files, E1))[target]).unwrap();
+        assert_eq!(edited.computed_hash().unwrap(), *entry.hash(), "{what}");
+        resign(&mut files, &signer());
+        let r = same_report(what, &pack(&files), &keyring());
+        let got: Vec<(Verdict, &str, Option<u64>)> = r
+            .report
+            .failures
+            .iter()
+            .map(|f| (f.verdict, f.check.as_str(), f.location.line))
+            .collect();
+        let want = if fails {
+            vec![(Verdict::Tampered, "signature", Some(target as u64 + 1))]
+        } else {
+            vec![]
+        };
+        assert_eq!(got, want, "{what}: {:#?}", r.report.failures);
+    }
+}
