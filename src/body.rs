@@ -404,13 +404,21 @@ impl Body {
     /// canonical form of their value, so its comparison is this one.
     ///
     /// # Errors
-    /// [`EncodingError::Syntax`] when `bytes` are not JSON, otherwise as
-    /// [`Body::from_value`].
+    /// [`EncodingError::Syntax`] when `bytes` are not JSON,
+    /// [`EncodingError::DuplicateKey`] when an object in them repeats a key,
+    /// otherwise as [`Body::from_value`].
     pub fn from_canonical(kind: EntryKind, bytes: &[u8]) -> Result<Body, EncodingError> {
         if encoding::is_canonical(bytes) {
             Self::from_known_canonical(kind, bytes)
         } else {
-            Self::from_generic(kind, bytes)
+            let v = Self::value_of(bytes)?;
+            // serde_json keeps the last of a repeated key; the format
+            // refuses the text (SPEC §2.2 step 3). Canonical bytes never
+            // repeat one, so only this path looks.
+            if let Err(e @ EncodingError::DuplicateKey(_)) = encoding::parse_strict(bytes) {
+                return Err(e);
+            }
+            Body::from_value(kind, &v)
         }
     }
 
@@ -428,9 +436,13 @@ impl Body {
     }
 
     fn from_generic(kind: EntryKind, bytes: &[u8]) -> Result<Body, EncodingError> {
-        let v: Value =
-            serde_json::from_slice(bytes).map_err(|e| EncodingError::Syntax(e.to_string()))?;
-        Body::from_value(kind, &v)
+        Body::from_value(kind, &Self::value_of(bytes)?)
+    }
+
+    /// The JSON value of `bytes`, with the error [`Body::from_canonical`]
+    /// has always given for bytes that are not JSON.
+    fn value_of(bytes: &[u8]) -> Result<Value, EncodingError> {
+        serde_json::from_slice(bytes).map_err(|e| EncodingError::Syntax(e.to_string()))
     }
 
     /// The direct path of [`Body::from_known_canonical`]; `None` sends the
@@ -535,5 +547,65 @@ mod tests {
         }
         assert!(ok > 30 && cases > 1000, "{ok} of {cases}");
         agree(EntryKind::Decision, b"not json");
+    }
+
+    /// A body whose bytes repeat a key, at the top or nested deep: refused
+    /// (SPEC §2.2 step 3), never read as one of the two values. The bytes
+    /// are not canonical, so this is the fallback's answer.
+    #[test]
+    fn a_repeated_key_at_any_depth_is_refused() {
+        let body = concat!(
+            r#"{"action":"reject","checks":[{"detail":"ok","fired":false,"name":"toxicity","#,
+            r#""score":0.25,"threshold":0.5,"version":"v1"}],"#,
+            r#""input":"d76f36ed5f851e3d704778cec654530641adf8b0ee3c15c1a6802ba5688b9d69","#,
+            r#""metrics":{"latency_ms":120},"model":{"config":"#,
+            r#""e67d23e7820c49a8051dac2831f38290f5e72f66c8db5079eeb60d82f14894c0","id":"model-x"},"#,
+            r#""reasons":["policy.ok"],"trace_id":"trace-0","unicode":"16.0.0"}"#
+        );
+        let good = Body::from_canonical(EntryKind::Decision, body.as_bytes()).unwrap();
+        assert_eq!(good.to_canonical().unwrap(), body.as_bytes());
+        for (from, to) in [
+            // Top level, a field the typed decode keeps the last of.
+            (
+                r#""trace_id":"trace-0""#,
+                r#""trace_id":"trace-0","trace_id":"trace-1""#,
+            ),
+            (
+                r#""action":"reject""#,
+                r#""action":"reject","action":"accept""#,
+            ),
+            // One object down (model), two down (a check in the list).
+            (r#""id":"model-x""#, r#""id":"model-x","id":"model-y""#),
+            (r#""version":"v1""#, r#""version":"v1","version":"v2""#),
+            (
+                r#""latency_ms":120"#,
+                r#""latency_ms":120,"latency_ms":121"#,
+            ),
+            // The same key before its twin (out of order as well).
+            (r#""name":"toxicity""#, r#""name":"evil","name":"toxicity""#),
+        ] {
+            assert!(body.contains(from), "{from}");
+            let bad = body.replacen(from, to, 1);
+            let got = Body::from_canonical(EntryKind::Decision, bad.as_bytes());
+            assert!(
+                matches!(got, Err(EncodingError::DuplicateKey(_))),
+                "{bad}: {got:?}"
+            );
+        }
+        // Deep inside a free-form member: a tool call's arguments nest
+        // nothing free-form, so build the nesting in a key the schema
+        // refuses anyway; the duplicate is what is reported.
+        let deep = format!(
+            r#"{{"x":{}{{"k":1,"k":2}}{}}}"#,
+            r#"{"a":"#.repeat(60),
+            "}".repeat(60)
+        );
+        for k in KINDS {
+            let got = Body::from_canonical(k, deep.as_bytes());
+            assert!(
+                matches!(got, Err(EncodingError::DuplicateKey(_))),
+                "{k:?}: {got:?}"
+            );
+        }
     }
 }

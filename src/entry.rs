@@ -1085,6 +1085,167 @@ mod read_tests {
         assert!(changed > 30, "{changed}");
     }
 
+    /// A signed and a batch-sealed line of the same content, as written.
+    fn sealed_pair() -> (Vec<u8>, Vec<u8>) {
+        let signer = crate::keys::LocalSigner::from_seed("t", &[1u8; 32]).unwrap();
+        let line = |mode| {
+            let header = Header {
+                log: LogName::new("l.example/x").unwrap(),
+                tenant: TenantId::new("acme-1").unwrap(),
+                epoch: Epoch(3),
+                seq: Seq(41),
+                prev: Hash32::digest(b"p"),
+                id: EntryId([0x5a; 16]),
+                ts: Timestamp::parse("2026-01-02T03:04:05.678901Z").unwrap(),
+            };
+            // A nested member named like the envelope's cut fields, and a
+            // string holding their text: only top-level members are cut.
+            let body = serde_json::json!({
+                "hash": Hash32::digest(b"inner").to_hex(),
+                "sig": {"hash": ",\"hash\":\"", "x": [",\"sig\":\""]},
+            });
+            let jcs = encoding::canonical_value(&body).unwrap();
+            let e = Entry::seal_jcs(header, EntryKind::PolicyFlag, &jcs, &signer, mode).unwrap();
+            e.to_line().unwrap()
+        };
+        (line(SigningMode::PerEntry), line(SigningMode::BatchSealed))
+    }
+
+    /// Refused by both readers (the direct one hands it on).
+    fn refused(line: &[u8]) {
+        agree(line);
+        assert!(
+            read_line(line).is_none(),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+        assert!(
+            Entry::from_line(line).is_err(),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+
+    #[test]
+    fn hostile_envelopes_are_refused_or_read_the_same() {
+        let (signed, sealed) = sealed_pair();
+        let text = String::from_utf8(signed.clone()).unwrap();
+        let e = Entry::from_line(&signed).unwrap();
+        let (hash, sig) = (e.hash().to_hex(), e.signature().unwrap().to_base64());
+        // Both lines take the direct path, with the writer's content hash.
+        for l in [&signed, &sealed] {
+            assert!(agree(l));
+            let (e, h) = Entry::from_line_hashed(l).unwrap();
+            assert_eq!(h.unwrap().hash(), *e.hash());
+        }
+
+        // Upper-case hex in each hex member (SPEC §2.3), wholly or one digit.
+        for field in ["hash", "id", "key_id", "prev"] {
+            let key = format!(",\"{field}\":\"");
+            let at = text.find(&key).unwrap() + key.len();
+            let end = at + text[at..].find('"').unwrap();
+            let value = &text[at..end];
+            let upper = value.to_uppercase();
+            assert_ne!(upper, value, "{field} has letters");
+            refused(format!("{}{upper}{}", &text[..at], &text[end..]).as_bytes());
+            let i = value.find(|c: char| c.is_ascii_lowercase()).unwrap();
+            let one = format!(
+                "{}{}{}{}",
+                &text[..at + i],
+                value[i..=i].to_uppercase(),
+                &value[i + 1..],
+                &text[end..]
+            );
+            refused(one.as_bytes());
+        }
+        // A hash one digit short or long, or escaped.
+        refused(text.replacen(&hash, &hash[1..], 1).as_bytes());
+        refused(text.replacen(&hash, &format!("{hash}0"), 1).as_bytes());
+        let first = hash.as_bytes()[0];
+        let escaped = format!("\\u{:04x}{}", first, &hash[1..]);
+        refused(text.replacen(&hash, &escaped, 1).as_bytes());
+        // The hash or signature member twice; `sig` empty, short, null,
+        // not base64, or 64 bytes in a non-canonical spelling.
+        let hash_member = format!(",\"hash\":\"{hash}\"");
+        refused(
+            text.replacen(&hash_member, &format!("{hash_member}{hash_member}"), 1)
+                .as_bytes(),
+        );
+        let sig_member = format!(",\"sig\":\"{sig}\"");
+        refused(
+            text.replacen(&sig_member, &format!("{sig_member}{sig_member}"), 1)
+                .as_bytes(),
+        );
+        for bad in [
+            String::new(),
+            sig[2..].to_owned(),
+            sig.replacen("==", "", 1),
+            format!("{}!!==", &sig[..84]),
+            format!("{}\\/\\/==", &sig[..84]),
+        ] {
+            refused(text.replacen(&sig, &bad, 1).as_bytes());
+        }
+        refused(text.replacen(&format!("\"{sig}\""), "null", 1).as_bytes());
+        // Anything after the line, a byte-order mark before it.
+        for (pre, post) in [
+            ("", "\n"),
+            ("", "\r"),
+            ("", " "),
+            ("\u{feff}", ""),
+            (" ", ""),
+        ] {
+            refused(format!("{pre}{text}{post}").as_bytes());
+        }
+        // A member before `body`, or unknown after `v`.
+        refused(
+            text.replacen("{\"body\":", "{\"a\":1,\"body\":", 1)
+                .as_bytes(),
+        );
+        refused(
+            text.replacen(",\"v\":1}", ",\"v\":1,\"w\":1}", 1)
+                .as_bytes(),
+        );
+        // A repeated key deep in the body.
+        let deep = format!(
+            "{{\"body\":{}{{\"k\":1,\"k\":2}}{},",
+            "{\"a\":".repeat(100),
+            "}".repeat(100)
+        );
+        let at = text.find(",\"epoch\"").unwrap() + 1;
+        refused(format!("{deep}{}", &text[at..]).as_bytes());
+        // Nesting at serde_json's limit: 127 levels read, 128 refused.
+        for (depth, ok) in [(126usize, true), (127, false)] {
+            let nested = format!(
+                "{{\"body\":{}1{},{}",
+                "[".repeat(depth),
+                "]".repeat(depth),
+                &text[at..]
+            );
+            agree(nested.as_bytes());
+            assert_eq!(
+                encoding::is_canonical(nested.as_bytes()),
+                ok,
+                "depth {depth}"
+            );
+        }
+
+        // `sig` added to a batch-sealed line: a signed line (the hash never
+        // covers `sig`), read the same way by both, with the same content
+        // hash as without it.
+        let sealed_text = String::from_utf8(sealed.clone()).unwrap();
+        let plain = Entry::from_line(&sealed).unwrap();
+        let with_sig =
+            sealed_text.replacen(",\"tenant\":", &format!("{sig_member},\"tenant\":"), 1);
+        assert_eq!(with_sig.as_bytes(), signed.as_slice());
+        assert!(agree(with_sig.as_bytes()));
+        let (e, h) = Entry::from_line_hashed(with_sig.as_bytes()).unwrap();
+        assert_eq!(h.unwrap().hash(), plain.computed_hash().unwrap());
+        assert!(e.signature().is_some());
+        // … and one placed out of order is not canonical.
+        let misplaced = sealed_text.replacen(",\"seq\":", &format!("{sig_member},\"seq\":"), 1);
+        refused(misplaced.as_bytes());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
         #[test]

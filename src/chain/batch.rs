@@ -322,4 +322,265 @@ mod tests {
         big_s[0] = ed25519_dalek::Signature::from_bytes(&b);
         assert!(!check(&big_s, &key_of));
     }
+
+    /// A signer whose public key is `[a]B + T`, T of order 2: not of small
+    /// order, so `VerifierKey::parse` pins it. It signs as Ed25519 does with
+    /// that public key, so `verify_strict` accepts exactly the signatures
+    /// whose `k = H(R‖A‖M)` is even (a fixed answer per signature), while a
+    /// batch equation holding them would pass with probability 1/2.
+    struct MixedOrder {
+        a: Scalar,
+        vk: crate::keys::VerifierKey,
+    }
+
+    impl crate::keys::Signer for MixedOrder {
+        fn verifier_key(&self) -> &crate::keys::VerifierKey {
+            &self.vk
+        }
+        fn sign(&self, msg: &[u8]) -> Result<crate::keys::Signature, crate::keys::KeyError> {
+            use sha2::{Digest, Sha512};
+            let r = Scalar::from_bytes_mod_order_wide(&Sha512::digest(msg).into());
+            let big_r = (curve25519_dalek::constants::ED25519_BASEPOINT_POINT * r).compress();
+            let h = Sha512::new()
+                .chain_update(big_r.as_bytes())
+                .chain_update(self.vk.public_bytes())
+                .chain_update(msg)
+                .finalize();
+            let k = Scalar::from_bytes_mod_order_wide(&h.into());
+            let mut sig = [0u8; 64];
+            sig[..32].copy_from_slice(big_r.as_bytes());
+            sig[32..].copy_from_slice((r + k * self.a).as_bytes());
+            Ok(crate::keys::Signature(sig))
+        }
+    }
+
+    /// Signatures under a pinned key with a torsion component are never
+    /// batched (the key is not torsion-free): each verdict is
+    /// `verify_strict`'s, every time, beside batched signatures of a normal
+    /// key. (Batching them would make the verdict a coin toss: with the
+    /// torsion check removed this test fails.)
+    #[test]
+    fn a_pinned_key_with_torsion_gets_verify_strict_verdicts() {
+        use crate::body::EntryKind;
+        use crate::clock::Timestamp;
+        use crate::entry::{Header, SigningMode};
+        use crate::hash::Hash32;
+        use crate::id::{EntryId, Epoch, LogName, Seq, TenantId};
+        let a = Scalar::from(0x1234_5678_9abc_u64);
+        let mut minus_one = [0xffu8; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        let t2 = CompressedEdwardsY(minus_one).decompress().unwrap();
+        assert!(!t2.is_identity() && (t2 + t2).is_identity());
+        let public = curve25519_dalek::constants::ED25519_BASEPOINT_POINT * a + t2;
+        let vk = VerifyingKey::from_bytes(public.compress().as_bytes()).unwrap();
+        assert!(!vk.is_weak() && !vk.to_edwards().is_torsion_free());
+        let vk = crate::keys::VerifierKey::new("mixed", vk).unwrap();
+        // It can be pinned from its text form.
+        let text = vk.to_string();
+        assert_eq!(crate::keys::VerifierKey::parse(&text).unwrap(), vk);
+        let mixed = MixedOrder { a, vk };
+        let normal = crate::keys::LocalSigner::from_seed("normal", &[3u8; 32]).unwrap();
+        let entries: Vec<crate::entry::Entry> = (0..40u64)
+            .map(|i| {
+                let header = Header {
+                    log: LogName::new("l.example/x").unwrap(),
+                    tenant: TenantId::new("acme").unwrap(),
+                    epoch: Epoch(0),
+                    seq: Seq(i),
+                    prev: Hash32::digest(&i.to_le_bytes()),
+                    id: EntryId([i as u8; 16]),
+                    ts: Timestamp::from_unix_micros(i as i64).unwrap(),
+                };
+                let signer: &dyn crate::keys::Signer =
+                    if i.is_multiple_of(3) { &normal } else { &mixed };
+                crate::entry::Entry::seal_jcs(
+                    header,
+                    EntryKind::PolicyFlag,
+                    b"{}",
+                    signer,
+                    SigningMode::PerEntry,
+                )
+                .unwrap()
+            })
+            .collect();
+        use crate::keys::Signer as _;
+        let keys = KeyRing::from_keys([mixed.vk.clone(), normal.verifier_key().clone()]);
+        let strict: Vec<bool> = entries
+            .iter()
+            .map(|e| {
+                keys.by_id(e.key_id())
+                    .any(|k| e.verify_signature(k).is_ok())
+            })
+            .collect();
+        let by_mixed = |i: usize| !i.is_multiple_of(3);
+        let accepted = (0..entries.len())
+            .filter(|&i| by_mixed(i) && strict[i])
+            .count();
+        let mixed_total = (0..entries.len()).filter(|&i| by_mixed(i)).count();
+        assert!(
+            accepted > 0 && accepted < mixed_total,
+            "{accepted} of {mixed_total}"
+        );
+        for _ in 0..24 {
+            let pres = precheck_many(entries.iter().map(|e| (e, None)), &keys);
+            for (i, pre) in pres.iter().enumerate() {
+                assert_eq!(pre.sig == SigCheck::Verified, strict[i], "entry {i}");
+            }
+        }
+    }
+
+    /// The one difference SPEC §8 leaves, as it really arises: the holder
+    /// of a (torsion-free) pinned key signs with `R = [r]B + T`, T of order
+    /// 2, `k = H(R‖A‖M)` over those bytes and `s = r + k·a`. `verify_strict`
+    /// refuses it every time; the batch equation's term for it is `[z]T`,
+    /// zero whenever the random weight z is even, so a batch holding it
+    /// passes about every other run and the verdict of that entry is a coin
+    /// toss (a malleation of someone else's signature changes k and fails
+    /// the batch instead, so it is not that). Ignored: no check that costs
+    /// less than a scalar multiplication per signature (is R torsion-free?)
+    /// is known here; left for the lead to decide. Fails when run.
+    #[test]
+    #[ignore = "known gap: a key holder's R with a torsion component passes a batch with probability 1/2"]
+    fn a_key_holders_torsion_r_gets_verify_strict_verdicts() {
+        use crate::body::EntryKind;
+        use crate::clock::Timestamp;
+        use crate::entry::{Header, SigningMode};
+        use crate::hash::Hash32;
+        use crate::id::{EntryId, Epoch, LogName, Seq, TenantId};
+        use crate::keys::Signer as _;
+        use sha2::{Digest, Sha512};
+        let seed = [5u8; 32];
+        let normal = crate::keys::LocalSigner::from_seed("k", &seed).unwrap();
+        let mut a = [0u8; 32];
+        a.copy_from_slice(&Sha512::digest(seed)[..32]);
+        a[0] &= 248;
+        a[31] &= 127;
+        a[31] |= 64;
+        let a = Scalar::from_bytes_mod_order(a);
+        let mut minus_one = [0xffu8; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        let t2 = CompressedEdwardsY(minus_one).decompress().unwrap();
+        let mut entries: Vec<crate::entry::Entry> = (0..8u64)
+            .map(|i| {
+                let header = Header {
+                    log: LogName::new("l.example/x").unwrap(),
+                    tenant: TenantId::new("acme").unwrap(),
+                    epoch: Epoch(0),
+                    seq: Seq(i),
+                    prev: Hash32::digest(&i.to_le_bytes()),
+                    id: EntryId([i as u8; 16]),
+                    ts: Timestamp::from_unix_micros(i as i64).unwrap(),
+                };
+                crate::entry::Entry::seal_jcs(
+                    header,
+                    EntryKind::PolicyFlag,
+                    b"{}",
+                    &normal,
+                    SigningMode::PerEntry,
+                )
+                .unwrap()
+            })
+            .collect();
+        // Entry 3 re-signed with a torsioned R (the line keeps its hash).
+        let target = entries.remove(3);
+        let msg = crate::entry::signature_message(target.hash());
+        let r = Scalar::from(99u64);
+        let big_r = (curve25519_dalek::constants::ED25519_BASEPOINT_POINT * r + t2).compress();
+        let h = Sha512::new()
+            .chain_update(big_r.as_bytes())
+            .chain_update(normal.verifier_key().public_bytes())
+            .chain_update(msg)
+            .finalize();
+        let k = Scalar::from_bytes_mod_order_wide(&h.into());
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(big_r.as_bytes());
+        sig[32..].copy_from_slice((r + k * a).as_bytes());
+        let text = String::from_utf8(target.line().to_vec()).unwrap();
+        let old = target.signature().unwrap().to_base64();
+        let new = crate::keys::Signature(sig).to_base64();
+        let line = text.replacen(&old, &new, 1);
+        let crafted = crate::entry::Entry::from_line(line.as_bytes()).unwrap();
+        entries.insert(3, crafted);
+        let keys = KeyRing::from_keys([normal.verifier_key().clone()]);
+        let strict: Vec<bool> = entries
+            .iter()
+            .map(|e| {
+                keys.by_id(e.key_id())
+                    .any(|k| e.verify_signature(k).is_ok())
+            })
+            .collect();
+        assert_eq!(strict.iter().filter(|ok| !**ok).count(), 1);
+        for run in 0..32 {
+            let pres = precheck_many(entries.iter().map(|e| (e, None)), &keys);
+            for (i, pre) in pres.iter().enumerate() {
+                assert_eq!(
+                    pre.sig == SigCheck::Verified,
+                    strict[i],
+                    "run {run}, entry {i}"
+                );
+            }
+        }
+    }
+
+    /// Errors that cancel in an unweighted sum (s + d on one signature,
+    /// s - d on another, by the same key or by two keys) are caught: each
+    /// signature has its own random weight (with one weight for all, this
+    /// test fails). R + P and R - P also change each H(R‖A‖M): refused.
+    #[test]
+    fn cancelling_errors_fail_the_batch() {
+        use ed25519_dalek::{Signer as _, SigningKey};
+        let sks: Vec<SigningKey> = (1u8..=2)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let keys: Vec<(VerifyingKey, EdwardsPoint)> = sks
+            .iter()
+            .map(|k| (k.verifying_key(), k.verifying_key().to_edwards()))
+            .collect();
+        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 3]).collect();
+        let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+        let key_of = [0usize, 0, 1, 1, 0, 1, 0, 1];
+        let good: Vec<ed25519_dalek::Signature> = msgs
+            .iter()
+            .zip(&key_of)
+            .map(|(m, &k)| sks[k].sign(m))
+            .collect();
+        assert!(batch_equation_holds(&refs, &good, &key_of, &keys));
+        let d = Scalar::from(7u64);
+        let shift_s = |sig: &ed25519_dalek::Signature, by: Scalar| {
+            let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(*sig.s_bytes())).unwrap();
+            let mut b = sig.to_bytes();
+            b[32..].copy_from_slice((s + by).as_bytes());
+            ed25519_dalek::Signature::from_bytes(&b)
+        };
+        let p = curve25519_dalek::constants::ED25519_BASEPOINT_POINT * d;
+        let shift_r = |sig: &ed25519_dalek::Signature, by: EdwardsPoint| {
+            let r = CompressedEdwardsY(*sig.r_bytes()).decompress().unwrap();
+            let mut b = sig.to_bytes();
+            b[..32].copy_from_slice((r + by).compress().as_bytes());
+            ed25519_dalek::Signature::from_bytes(&b)
+        };
+        // (first, second): same key (0, 1), two keys (0, 2).
+        for (i, j) in [(0usize, 1usize), (0, 2), (3, 7)] {
+            let mut bad = good.clone();
+            bad[i] = shift_s(&good[i], d);
+            bad[j] = shift_s(&good[j], -d);
+            for _ in 0..8 {
+                assert!(
+                    !batch_equation_holds(&refs, &bad, &key_of, &keys),
+                    "s {i} {j}"
+                );
+            }
+            let mut bad = good.clone();
+            bad[i] = shift_r(&good[i], p);
+            bad[j] = shift_r(&good[j], -p);
+            for _ in 0..8 {
+                assert!(
+                    !batch_equation_holds(&refs, &bad, &key_of, &keys),
+                    "R {i} {j}"
+                );
+            }
+        }
+    }
 }

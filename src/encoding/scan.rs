@@ -493,6 +493,95 @@ mod tests {
         }
     }
 
+    /// Every byte that needs a look, at every offset around the 8-byte
+    /// steps of the string scan (in keys and values, at the string's end
+    /// and the text's end), and number spellings RFC 8785 refuses.
+    #[test]
+    fn chunk_boundaries_and_number_spellings_agree() {
+        let specials: &[&[u8]] = &[
+            b"\"",
+            b"\\",
+            b"\\\"",
+            b"\\u001f",
+            b"\\u001F",
+            b"\\u0041",
+            b"\x00",
+            b"\x1f",
+            b"\x7f",
+            b"\xc3\xa9",
+            b"\xc3",
+            b"\xe2\x82",
+            b"\xed\xa0\x80",
+            b"\xf0\x9f\x98\x80",
+            b"\xf8\x88\x80\x80\x80",
+        ];
+        for sp in specials {
+            for before in 0..18 {
+                for after in [0usize, 1, 7, 8, 9] {
+                    let inner = [&b"a".repeat(before)[..], sp, &b"b".repeat(after)].concat();
+                    let value = [&b"{\"k\":\""[..], &inner, b"\"}"].concat();
+                    agree(&value);
+                    let key = [&b"{\""[..], &inner, b"\":1}"].concat();
+                    agree(&key);
+                    // Unterminated: the text ends inside the string.
+                    agree(&value[..value.len() - 2]);
+                }
+            }
+        }
+        for tok in [
+            "1E21",
+            "1E+21",
+            "1e+021",
+            "1e021",
+            "-1e+21",
+            "-1e21",
+            "1e+21",
+            "2e-3",
+            "0.002",
+            "4.50",
+            "4.5",
+            "+1",
+            "1.",
+            "-00",
+            "-01",
+            "00",
+            "9007199254740992.0",
+            "1e0",
+            "0e0",
+            "0.0",
+            "-0.0",
+            "1.0e+21",
+            "1.5e+21",
+            "1.5e21",
+            "1e-6",
+            "0.000001",
+            "1e-07",
+            "1e-7",
+            "0.0000001",
+            "123e-2",
+            "1.23",
+            "5e-324",
+            "4.9e-324",
+            "1e-400",
+            "1e400",
+            "-1e400",
+            "1.7976931348623157e+308",
+            "1.7976931348623158e+308",
+            "9007199254740992",
+            "-9007199254740992",
+            "9007199254740993",
+            "1000000000000000",
+            "10000000000000000",
+            "99999999999999999",
+            "1e+16",
+            "1e16",
+        ] {
+            agree(tok.as_bytes());
+            agree(format!("{{\"a\":{tok}}}").as_bytes());
+            agree(format!("[{tok},{tok}]").as_bytes());
+        }
+    }
+
     #[test]
     fn the_word_test_finds_every_byte_to_look_at() {
         for b in 0u8..=255 {

@@ -1019,3 +1019,235 @@ fn an_early_irregularity_in_a_package_larger_than_the_read_ahead_falls_back_clea
         r.report.failures
     );
 }
+
+/// `s + l` for a little-endian 32-byte scalar `s` (no reduction: the
+/// non-canonical spelling of the same scalar, which fits below 2^256).
+fn plus_l(s: &[u8]) -> [u8; 32] {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut out = [0u8; 32];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let v = u16::from(s[i]) + u16::from(L[i]) + carry;
+        out[i] = v as u8;
+        carry = v >> 8;
+    }
+    assert_eq!(carry, 0);
+    out
+}
+
+/// What the holder of the fixture key can sign with R the identity: with
+/// `s = H(R‖A‖M)·a`, `[s]B = [H]A`, so the cofactorless equation (and a
+/// batch of it) holds; `verify_strict` refuses it for R's small order, and
+/// so must the batch's pre-checks.
+fn identity_r_signature(hash: &Hash32, identity: &[u8; 32]) -> [u8; 64] {
+    use curve25519_dalek::Scalar;
+    use sha2::{Digest, Sha512};
+    let expanded = Sha512::digest(SEED);
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&expanded[..32]);
+    a[0] &= 248;
+    a[31] &= 127;
+    a[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a);
+    let public = signer().verifier_key().public_bytes().to_owned();
+    let h = Sha512::new()
+        .chain_update(identity)
+        .chain_update(public)
+        .chain_update(signature_message(hash))
+        .finalize();
+    let k = Scalar::from_bytes_mod_order_wide(&h.into());
+    let s = k * a;
+    assert_eq!(
+        curve25519_dalek::constants::ED25519_BASEPOINT_POINT * s,
+        curve25519_dalek::edwards::CompressedEdwardsY(public)
+            .decompress()
+            .unwrap()
+            * k,
+        "[s]B = [k]A"
+    );
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(identity);
+    sig[32..].copy_from_slice(s.as_bytes());
+    sig
+}
+
+/// One signature of a per-entry signed package replaced, in every way that
+/// `verify_strict` refuses and a batch equation might not notice on its own:
+/// the batched (streaming) and one-by-one (in-memory) verifications give the
+/// same report, failing exactly that entry's signature check and nothing
+/// else (epochs of ten entries: each file is one batch).
+#[test]
+fn a_malleated_signature_in_a_batch_is_refused_like_verify_strict() {
+    let ok = &export(&source(SigningMode::PerEntry), &Scope::All);
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let order_four = [0u8; 32];
+    let mut order_two = [0xffu8; 32];
+    order_two[0] = 0xec;
+    order_two[31] = 0x7f;
+    // y = p + 1: a non-canonical spelling of the identity's y.
+    let mut p_plus_one = [0xffu8; 32];
+    p_plus_one[0] = 0xee;
+    p_plus_one[31] = 0x7f;
+    // y = p + 3: non-canonical, decodes (if at all) to y = 3.
+    let mut p_plus_three = p_plus_one;
+    p_plus_three[0] = 0xf0;
+    let with_r = |sig: &[u8; 64], r: &[u8; 32]| {
+        let mut b = *sig;
+        b[..32].copy_from_slice(r);
+        b
+    };
+    type Malleate = Box<dyn Fn(&[u8; 64], &[u8; 64], &Hash32) -> [u8; 64]>;
+    let cases: Vec<(&str, Malleate)> = vec![
+        (
+            "s + l (non-canonical s)",
+            Box::new(|sig, _, _| {
+                let mut b = *sig;
+                b[32..].copy_from_slice(&plus_l(&sig[32..]));
+                b
+            }),
+        ),
+        (
+            "R = identity",
+            Box::new(move |sig, _, _| with_r(sig, &identity)),
+        ),
+        (
+            "R of order 4",
+            Box::new(move |sig, _, _| with_r(sig, &order_four)),
+        ),
+        (
+            "R of order 2",
+            Box::new(move |sig, _, _| with_r(sig, &order_two)),
+        ),
+        (
+            "R = identity with the sign bit",
+            Box::new(move |sig, _, _| {
+                let mut r = identity;
+                r[31] |= 0x80;
+                with_r(sig, &r)
+            }),
+        ),
+        (
+            "R non-canonical (p + 1)",
+            Box::new(move |sig, _, _| with_r(sig, &p_plus_one)),
+        ),
+        (
+            "R non-canonical (p + 3)",
+            Box::new(move |sig, _, _| with_r(sig, &p_plus_three)),
+        ),
+        (
+            "R negated (sign bit flipped)",
+            Box::new(|sig, _, _| {
+                let mut b = *sig;
+                b[31] ^= 0x80;
+                b
+            }),
+        ),
+        ("all zero", Box::new(|_, _, _| [0u8; 64])),
+        (
+            "R = identity, s = H(R||A||M)a: the batch equation holds, verify_strict refuses",
+            Box::new(move |_, _, h| identity_r_signature(h, &identity)),
+        ),
+        ("the next entry's signature", Box::new(|_, next, _| *next)),
+        (
+            "R of the next entry, own s",
+            Box::new(|sig, next, _| {
+                let mut b = *sig;
+                b[..32].copy_from_slice(&next[..32]);
+                b
+            }),
+        ),
+    ];
+    for name in [
+        "tenants/acme/0/entries.jsonl",
+        "tenants/acme/1/entries.jsonl",
+    ] {
+        let files = unpack(ok);
+        let lines = lines_of(files.iter().find(|f| f.name == name).unwrap());
+        let target = lines.len() / 2;
+        let sig_of = |l: &[u8]| Entry::from_line(l).unwrap().signature().unwrap().0;
+        let (sig, next) = (sig_of(&lines[target]), sig_of(&lines[target + 1]));
+        let hash = *Entry::from_line(&lines[target]).unwrap().hash();
+        for (what, malleate) in &cases {
+            let bad = Signature(malleate(&sig, &next, &hash));
+            assert_ne!(bad.0, sig, "{what}");
+            let mut files = files.clone();
+            edit_line(
+                &mut files,
+                name,
+                target,
+                &Signature(sig).to_base64(),
+                &bad.to_base64(),
+            );
+            resign(&mut files, &signer());
+            let r = same_report(what, &pack(&files), &keyring());
+            let fails: Vec<(Verdict, &str, Option<u64>)> = r
+                .report
+                .failures
+                .iter()
+                .map(|f| (f.verdict, f.check.as_str(), f.location.line))
+                .collect();
+            assert_eq!(
+                fails,
+                vec![(Verdict::Tampered, "signature", Some(target as u64 + 1))],
+                "{name}: {what}: {:#?}",
+                r.report.failures
+            );
+        }
+    }
+}
+
+/// `sig` added to one line of a batch-sealed package (the manifest signed
+/// again over the new bytes): the entry hash does not cover `sig`, so the
+/// line still matches its hash and its checkpoint; a signature that does
+/// not verify is a tampered signature at that line, in the batched and the
+/// one-by-one verification alike, and a valid one by the log key verifies.
+#[test]
+fn a_signature_added_to_a_batch_sealed_line_is_checked() {
+    let ok = export(&source(SigningMode::BatchSealed), &Scope::All);
+    let files = unpack(&ok);
+    let lines = lines_of(files.iter().find(|f| f.name == E1).unwrap());
+    let target = lines.len() / 2;
+    let entry = Entry::from_line(&lines[target]).unwrap();
+    assert!(entry.signature().is_none());
+    let good = signer().sign(&signature_message(entry.hash())).unwrap();
+    let mut other = good;
+    other.0[40] ^= 1;
+    let wrong_key = LocalSigner::from_seed("test.example/log", &[9u8; 32])
+        .unwrap()
+        .sign(&signature_message(entry.hash()))
+        .unwrap();
+    for (what, sig, fails) in [
+        ("valid", good, false),
+        ("bit flipped", other, true),
+        ("another key's", wrong_key, true),
+    ] {
+        let mut files = files.clone();
+        edit_line(
+            &mut files,
+            E1,
+            target,
+            ",\"tenant\":",
+            &format!(",\"sig\":\"{}\",\"tenant\":", sig.to_base64()),
+        );
+        let edited = Entry::from_line(&lines_of(get(&mut files, E1))[target]).unwrap();
+        assert_eq!(edited.computed_hash().unwrap(), *entry.hash(), "{what}");
+        resign(&mut files, &signer());
+        let r = same_report(what, &pack(&files), &keyring());
+        let got: Vec<(Verdict, &str, Option<u64>)> = r
+            .report
+            .failures
+            .iter()
+            .map(|f| (f.verdict, f.check.as_str(), f.location.line))
+            .collect();
+        let want = if fails {
+            vec![(Verdict::Tampered, "signature", Some(target as u64 + 1))]
+        } else {
+            vec![]
+        };
+        assert_eq!(got, want, "{what}: {:#?}", r.report.failures);
+    }
+}
