@@ -183,41 +183,54 @@ impl RedisStore {
     /// [`StoreError::Backend`].
     pub fn reindex_tenants(&self) -> Result<usize, StoreError> {
         let prefix = format!("{{{}:", self.options.key_prefix);
-        let pattern = format!("{prefix}*}}:head");
+        let keys = self.scan_keys("scan tenant heads", &format!("{prefix}*}}:head"))?;
+        let tenants = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(&prefix)?.strip_suffix("}:head"))
+            .filter_map(|t| TenantId::new(t).ok())
+            .collect::<Vec<_>>();
+        for chunk in tenants.chunks(SCAN_COUNT as usize) {
+            self.run("index tenants", |c, _| {
+                let mut sadd = redis::cmd("SADD");
+                sadd.arg(&self.tenants_key);
+                for t in chunk {
+                    sadd.arg(t.as_str());
+                }
+                sadd.query::<i64>(c)?;
+                Ok(())
+            })?;
+        }
+        Ok(tenants.len())
+    }
+
+    /// Every key matching `pattern`, found with `SCAN` (which may return a
+    /// key more than once: the list is sorted and deduplicated).
+    pub(super) fn scan_keys(
+        &self,
+        context: &'static str,
+        pattern: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
         let mut cursor = 0u64;
-        let mut found = 0usize;
         loop {
-            let (next, keys): (u64, Vec<String>) = self.run("scan tenant heads", |c, _| {
+            let (next, keys): (u64, Vec<String>) = self.run(context, |c, _| {
                 Ok(redis::cmd("SCAN")
                     .arg(cursor)
                     .arg("MATCH")
-                    .arg(&pattern)
+                    .arg(pattern)
                     .arg("COUNT")
                     .arg(SCAN_COUNT)
                     .query(c)?)
             })?;
-            let tenants = keys
-                .iter()
-                .filter_map(|k| k.strip_prefix(&prefix)?.strip_suffix("}:head"))
-                .filter_map(|t| TenantId::new(t).ok())
-                .collect::<Vec<_>>();
-            if !tenants.is_empty() {
-                found += tenants.len();
-                self.run("index tenants", |c, _| {
-                    let mut sadd = redis::cmd("SADD");
-                    sadd.arg(&self.tenants_key);
-                    for t in &tenants {
-                        sadd.arg(t.as_str());
-                    }
-                    sadd.query::<i64>(c)?;
-                    Ok(())
-                })?;
-            }
+            out.extend(keys);
             if next == 0 {
-                return Ok(found);
+                break;
             }
             cursor = next;
         }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     fn keys(&self, tenant: &TenantId) -> TenantKeys {

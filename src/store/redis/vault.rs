@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-use super::{RedisStore, SCAN_COUNT};
+use super::RedisStore;
 use crate::id::{Seq, TenantId};
 use crate::shred::{KeySlot, KeyVault, RewrapFn, ShredError, SlotState, SubjectRef};
 use crate::store::StoreError;
@@ -189,35 +189,18 @@ impl KeyVault for RedisStore {
     fn rewrap_all(&self, rewrap: &mut RewrapFn<'_>) -> Result<usize, ShredError> {
         let open = format!("{{{}:", self.key_prefix());
         let pattern = format!("{open}*}}:key:t");
-        let mut tenants = Vec::new();
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .run("scan key slots", |c, _| {
-                    Ok(redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(SCAN_COUNT)
-                        .query(c)?)
-                })
-                .map_err(backend)?;
-            for k in &keys {
-                let t = k
-                    .strip_prefix(&open)
-                    .and_then(|k| k.strip_suffix("}:key:t"))
-                    .and_then(|t| TenantId::new(t).ok())
-                    .ok_or_else(|| ShredError::Backend("redis: invalid key slot name".into()))?;
-                tenants.push(t);
-            }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
+        let keys = self
+            .scan_keys("scan key slots", &pattern)
+            .map_err(backend)?;
+        let mut tenants = Vec::with_capacity(keys.len());
+        for k in &keys {
+            let t = k
+                .strip_prefix(&open)
+                .and_then(|k| k.strip_suffix("}:key:t"))
+                .and_then(|t| TenantId::new(t).ok())
+                .ok_or_else(|| ShredError::Backend("redis: invalid key slot name".into()))?;
+            tenants.push(t);
         }
-        tenants.sort();
-        tenants.dedup();
         // Every replacement first, per tenant: (record key, old, new).
         let mut plan: Vec<Vec<Rewrite>> = Vec::new();
         for t in tenants {
