@@ -147,16 +147,12 @@ const SIG_FIELD_LEN: usize = br#","sig":""#.len() + 88 + 1;
 /// A per-entry-signed entry whose line and hash are final but whose
 /// signature is not made yet ([`Entry::seal_jcs_unsigned`]); only
 /// [`Unsigned::sign`] turns it into an [`Entry`].
-pub(crate) struct Unsigned {
-    entry: Entry,
-    /// Where `,"sig":"` starts in the line.
-    sig_at: Option<usize>,
-}
+pub(crate) struct Unsigned(Entry);
 
 impl Unsigned {
     /// The entry hash (what the next entry links to).
     pub(crate) fn hash(&self) -> &Hash32 {
-        &self.entry.hash
+        &self.0.hash
     }
 
     /// Signs the entry hash and fills the signature slot.
@@ -164,9 +160,9 @@ impl Unsigned {
     /// # Errors
     /// [`EntryError::Sign`] if the signer fails.
     pub(crate) fn sign(self, signer: &dyn Signer) -> Result<Entry, EntryError> {
-        let Unsigned { mut entry, sig_at } = self;
+        let Unsigned(mut entry) = self;
         let sig = signer.sign(&signature_message(&entry.hash))?;
-        if let Some(at) = sig_at {
+        if let Some(at) = entry.sig_at {
             fill_sig(&mut entry.line, at, &sig);
         }
         entry.sig = Some(sig);
@@ -237,10 +233,7 @@ impl Entry {
             SigningMode::PerEntry => {
                 Self::seal_jcs_unsigned(header, kind, body_jcs, key_id)?.sign(signer)
             }
-            SigningMode::BatchSealed => {
-                let (entry, _) = Self::write_sealed(header, kind, body_jcs, key_id, false)?;
-                Ok(entry)
-            }
+            SigningMode::BatchSealed => Self::write_sealed(header, kind, body_jcs, key_id, false),
         }
     }
 
@@ -254,8 +247,9 @@ impl Entry {
         body_jcs: &[u8],
         key_id: KeyId,
     ) -> Result<Unsigned, EntryError> {
-        let (entry, sig_at) = Self::write_sealed(header, kind, body_jcs, key_id, true)?;
-        Ok(Unsigned { entry, sig_at })
+        Ok(Unsigned(Self::write_sealed(
+            header, kind, body_jcs, key_id, true,
+        )?))
     }
 
     /// Writes the line (with a zeroed signature slot when `slot`) and fills
@@ -266,35 +260,16 @@ impl Entry {
         body_jcs: &[u8],
         key_id: KeyId,
         slot: bool,
-    ) -> Result<(Entry, Option<usize>), EntryError> {
+    ) -> Result<Entry, EntryError> {
         if header.seq.0 > encoding::MAX_SAFE_INTEGER {
             return Err(EntryError::SeqOverflow);
         }
-        let placeholder = Signature([0u8; 64]);
-        let sig_slot = slot.then_some(&placeholder);
-        let mut line = Vec::new();
-        let (hash_at, sig_at) = write_envelope(
-            &mut line,
-            &header,
-            kind,
-            key_id,
-            body_jcs,
-            Some((&Hash32::ZERO, sig_slot)),
-        );
-        let hash = hashed_slices(&line, hash_at, sig_at);
-        fill_hash(&mut line, hash_at, &hash);
-        let entry = Entry {
-            header,
-            kind,
-            key_id,
-            line: line.into_boxed_slice(),
-            body_len: body_jcs.len(),
-            hash_at,
-            sig_at,
-            hash,
-            sig: None,
-        };
-        Ok((entry, sig_at))
+        let placeholder = slot.then_some(Signature([0u8; 64]));
+        let mut e = Entry::assemble(header, kind, key_id, body_jcs, Hash32::ZERO, placeholder);
+        e.hash = hashed_slices(&e.line, e.hash_at, e.sig_at);
+        fill_hash(&mut e.line, e.hash_at, &e.hash);
+        e.sig = None;
+        Ok(e)
     }
 
     /// An entry with the given claimed hash and signature, its line written
