@@ -280,6 +280,23 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
+    /// `n` signing keys (seeds 1, 2, …) and their (key, point) pairs.
+    fn test_keys(
+        n: u8,
+    ) -> (
+        Vec<ed25519_dalek::SigningKey>,
+        Vec<(VerifyingKey, EdwardsPoint)>,
+    ) {
+        let sks: Vec<ed25519_dalek::SigningKey> = (1..=n)
+            .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let keys = sks
+            .iter()
+            .map(|k| (k.verifying_key(), k.verifying_key().to_edwards()))
+            .collect();
+        (sks, keys)
+    }
+
     #[test]
     fn the_small_order_table_has_the_five_y_values() {
         let ys = small_order_ys();
@@ -320,14 +337,8 @@ mod tests {
     /// The merged equation accepts and refuses what `verify_batch` does.
     #[test]
     fn merged_batch_equation_agrees_with_verify_batch() {
-        use ed25519_dalek::{Signer as _, SigningKey};
-        let sks: Vec<SigningKey> = (1u8..=3)
-            .map(|i| SigningKey::from_bytes(&[i; 32]))
-            .collect();
-        let keys: Vec<(VerifyingKey, EdwardsPoint)> = sks
-            .iter()
-            .map(|k| (k.verifying_key(), k.verifying_key().to_edwards()))
-            .collect();
+        use ed25519_dalek::Signer as _;
+        let (sks, keys) = test_keys(3);
         let msgs: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1 + usize::from(i)]).collect();
         let key_of: Vec<usize> = (0..msgs.len()).map(|i| (i * 7) % 3).collect();
         let good: Vec<ed25519_dalek::Signature> = msgs
@@ -583,14 +594,8 @@ mod tests {
     /// test fails). R + P and R - P also change each H(R‖A‖M): refused.
     #[test]
     fn cancelling_errors_fail_the_batch() {
-        use ed25519_dalek::{Signer as _, SigningKey};
-        let sks: Vec<SigningKey> = (1u8..=2)
-            .map(|i| SigningKey::from_bytes(&[i; 32]))
-            .collect();
-        let keys: Vec<(VerifyingKey, EdwardsPoint)> = sks
-            .iter()
-            .map(|k| (k.verifying_key(), k.verifying_key().to_edwards()))
-            .collect();
+        use ed25519_dalek::Signer as _;
+        let (sks, keys) = test_keys(2);
         let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 3]).collect();
         let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
         let key_of = [0usize, 0, 1, 1, 0, 1, 0, 1];
