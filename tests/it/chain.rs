@@ -627,3 +627,51 @@ fn a_batch_signed_on_several_threads_equals_one_by_one_appends() {
         assert!(report.is_verified(), "{report:?}");
     }
 }
+
+/// A signer that fails on its `fail_at`-th call (counting from 0).
+struct FailingSigner {
+    inner: Arc<LocalSigner>,
+    calls: std::sync::atomic::AtomicUsize,
+    fail_at: usize,
+}
+
+impl Signer for FailingSigner {
+    fn verifier_key(&self) -> &VerifierKey {
+        self.inner.verifier_key()
+    }
+    fn sign(&self, msg: &[u8]) -> Result<Signature, KeyError> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == self.fail_at {
+            return Err(KeyError::Backend("HSM unavailable (test)".into()));
+        }
+        self.inner.sign(msg)
+    }
+}
+
+/// When one signature of a batch signed on several threads fails, the
+/// append fails with the signer's error and nothing is stored.
+#[test]
+fn a_failing_signature_in_a_parallel_batch_stores_nothing() {
+    let t = tenant("acme");
+    let store = Arc::new(MemoryStore::new());
+    let signer = Arc::new(FailingSigner {
+        inner: signer(),
+        calls: 0.into(),
+        fail_at: 150,
+    });
+    let log = AuditLog::builder(
+        LogName::new("test.example/log").unwrap(),
+        signer,
+        store.clone(),
+    )
+    .random(Arc::new(SeededRandom::new(42)))
+    .signing_mode(SigningMode::PerEntry)
+    .build();
+    let bodies: Vec<Body> = (0..200).map(decision).collect();
+    let err = log.append_batch(&t, &bodies).unwrap_err();
+    assert!(err.to_string().contains("HSM unavailable"), "{err}");
+    assert!(store.head(&t).unwrap().is_none());
+    // The log is still usable: the next append is entry 0.
+    let e = log.append(&t, &decision(0)).unwrap();
+    assert_eq!(e.seq(), Seq(0));
+}
