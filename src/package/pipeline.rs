@@ -5,8 +5,15 @@
 //! hashes, decode bodies and verify signatures in one Ed25519 batch (with
 //! the strict pre-checks of `crate::chain`'s batch module). The calling
 //! thread then feeds the results, in stored order, to the sequential
-//! [`SegmentStream`]. At most three batches per worker exist at once, so
+//! [`SegmentStream`]. At most three batches per thread exist at once, so
 //! memory stays bounded whatever the package size.
+//!
+//! There is one worker fewer than cores: the calling thread is the last
+//! one. When it has read as far ahead as it may, it prepares a waiting
+//! batch itself instead of blocking (caller runs). With a worker per core
+//! besides, the scheduler would share the cores among one thread more than
+//! there are, and the calling thread, whose reading is sequential, would
+//! get only part of a core.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -25,14 +32,14 @@ use crate::segment::{Irregular, SegmentStream};
 pub(crate) const BATCH: usize = 1024;
 /// Lines between two progress reports (and at the end of each batch).
 const PROGRESS_EVERY: u64 = 256;
-/// Batches read ahead of the one being consumed, per worker.
-const IN_FLIGHT_PER_WORKER: usize = 3;
+/// Batches read ahead of the one being consumed, per thread.
+const IN_FLIGHT_PER_THREAD: usize = 3;
 /// Most worker threads used.
 const MAX_WORKERS: usize = 16;
 
 /// Batches in flight with `workers` threads.
 fn in_flight(workers: usize) -> usize {
-    workers * IN_FLIGHT_PER_WORKER
+    (workers + 1) * IN_FLIGHT_PER_THREAD
 }
 
 /// An entry read from a line, with its content hash when taken from the line.
@@ -78,10 +85,12 @@ fn prepare(job: Job) -> (u64, Vec<Prepared>) {
     (job.id, out)
 }
 
-/// The number of worker threads: the available cores (at least one).
+/// The number of worker threads besides the calling thread: one fewer
+/// than the available cores (at least one).
 pub(crate) fn workers() -> usize {
     std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
+        .saturating_sub(1)
         .clamp(1, MAX_WORKERS)
 }
 
@@ -160,21 +169,36 @@ pub(crate) fn run(
                 feeder.take(done);
             }
             while sent - feeder.next >= limit as u64 && feeder.result.is_ok() {
-                match done_rx.recv() {
-                    Ok(done) => feeder.take(done),
-                    Err(_) => break,
+                match next_done(&work_rx, &done_rx) {
+                    Some(done) => feeder.take(done),
+                    None => break,
                 }
             }
         }
         drop(work_tx);
         while feeder.next < sent && feeder.result.is_ok() {
-            match done_rx.recv() {
-                Ok(done) => feeder.take(done),
-                Err(_) => break,
+            match next_done(&work_rx, &done_rx) {
+                Some(done) => feeder.take(done),
+                None => break,
             }
         }
         feeder.result
     })
+}
+
+/// A finished batch: one still waiting in the queue, prepared on this
+/// thread (caller runs), or else the next one a worker finishes; `None`
+/// when the workers are gone.
+fn next_done(
+    work_rx: &Mutex<mpsc::Receiver<Job>>,
+    done_rx: &mpsc::Receiver<(u64, Vec<Prepared>)>,
+) -> Option<(u64, Vec<Prepared>)> {
+    // A worker waiting on an empty queue holds the lock: nothing waits then.
+    let waiting = work_rx.try_lock().and_then(|rx| rx.try_recv().ok());
+    match waiting {
+        Some(job) => Some(prepare(job)),
+        None => done_rx.recv().ok(),
+    }
 }
 
 struct Feeder<'a, 'b> {
