@@ -591,8 +591,8 @@ fn read_line(line: &[u8]) -> Option<(Entry, Hash32)> {
         None => None,
     };
     let header = Header {
-        log: LogName::new(text(M_LOG)?).ok()?,
-        tenant: TenantId::new(text(M_TENANT)?).ok()?,
+        log: shared_log(text(M_LOG)?)?,
+        tenant: shared_tenant(text(M_TENANT)?)?,
         epoch: Epoch(uint(M_EPOCH)?),
         seq: Seq(uint(M_SEQ)?),
         prev: Hash32::from_hex(text(M_PREV)?).ok()?,
@@ -633,6 +633,40 @@ fn read_line(line: &[u8]) -> Option<(Entry, Hash32)> {
         sig,
     };
     Some((entry, content_hash))
+}
+
+thread_local! {
+    /// The log and tenant of the last line [`read_line`] read on this
+    /// thread. The lines of a file name the same ones, so their headers
+    /// share one copy of each instead of allocating two per line.
+    static LAST_NAMES: std::cell::RefCell<(Option<LogName>, Option<TenantId>)> =
+        const { std::cell::RefCell::new((None, None)) };
+}
+
+/// `LogName::new(s)` (`None` when it refuses `s`), shared with the last
+/// line's when equal.
+fn shared_log(s: &str) -> Option<LogName> {
+    LAST_NAMES.with_borrow_mut(|(log, _)| match log {
+        Some(l) if l.as_str() == s => Some(l.clone()),
+        _ => {
+            let l = LogName::new(s).ok()?;
+            *log = Some(l.clone());
+            Some(l)
+        }
+    })
+}
+
+/// `TenantId::new(s)` (`None` when it refuses `s`), shared with the last
+/// line's when equal.
+fn shared_tenant(s: &str) -> Option<TenantId> {
+    LAST_NAMES.with_borrow_mut(|(_, tenant)| match tenant {
+        Some(t) if t.as_str() == s => Some(t.clone()),
+        _ => {
+            let t = TenantId::new(s).ok()?;
+            *tenant = Some(t.clone());
+            Some(t)
+        }
+    })
 }
 
 /// [`Signature::from_base64`] without allocating: 88 characters of
