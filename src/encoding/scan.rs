@@ -155,33 +155,38 @@ impl Scanner<'_> {
         }
     }
 
-    /// A canonical string; returns where its content lies.
+    /// A canonical string; returns where its content lies. (The position
+    /// is kept in a local and stored on success only: after a refusal
+    /// nothing reads it, as every caller refuses too.)
     fn string(&mut self) -> Option<Key> {
-        if !self.eat(b'"') {
+        let b = self.b;
+        if b.get(self.pos) != Some(&b'"') {
             return None;
         }
-        let start = self.pos;
+        let start = self.pos + 1;
+        let mut pos = start;
         let mut plain = true;
         loop {
-            self.skip_plain();
-            let c = self.peek()?;
-            self.pos += 1;
+            pos = skip_plain(b, pos);
+            let c = *b.get(pos)?;
+            pos += 1;
             match c {
                 b'"' => {
+                    self.pos = pos;
                     return Some(Key {
-                        inner: start..self.pos - 1,
+                        inner: start..pos - 1,
                         plain,
-                    })
+                    });
                 }
                 b'\\' => {
                     plain = false;
-                    let e = self.peek()?;
-                    self.pos += 1;
+                    let e = *b.get(pos)?;
+                    pos += 1;
                     match e {
                         b'"' | b'\\' | b'b' | b't' | b'n' | b'f' | b'r' => {}
                         b'u' => {
-                            let hex = self.b.get(self.pos..self.pos + 4)?;
-                            self.pos += 4;
+                            let hex = b.get(pos..pos + 4)?;
+                            pos += 4;
                             // Only C0 controls without a short form, in lowercase.
                             let v = match hex {
                                 [b'0', b'0', h @ (b'0' | b'1'), l] => {
@@ -212,30 +217,12 @@ impl Scanner<'_> {
                         0xf0..=0xf4 => 4,
                         _ => return None,
                     };
-                    let seq = self.b.get(self.pos - 1..self.pos - 1 + len)?;
+                    let seq = b.get(pos - 1..pos - 1 + len)?;
                     std::str::from_utf8(seq).ok()?;
-                    self.pos += len - 1;
+                    pos += len - 1;
                 }
                 _ => {}
             }
-        }
-    }
-
-    /// Moves `pos` over plain string bytes (ASCII, not a control, `"` nor
-    /// `\\`) eight at a time, onto the first byte that needs a look; within
-    /// the last eight bytes of the text it stops where it is (the byte-wise
-    /// loop of [`Self::string`] looks at those).
-    fn skip_plain(&mut self) {
-        while let Some(chunk) = self.b.get(self.pos..self.pos + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            let look = look_mask(u64::from_le_bytes(w));
-            if look != 0 {
-                // The lowest flagged byte is the first that needs a look.
-                self.pos += (look.trailing_zeros() / 8) as usize;
-                return;
-            }
-            self.pos += 8;
         }
     }
 
@@ -310,6 +297,24 @@ fn short_fixed_decimal(tok: &[u8]) -> bool {
     significant <= 15
 }
 
+/// The first position from `pos` on that holds a byte the string scan must
+/// look at ([`look_mask`]), found eight bytes at a time; within the last
+/// eight bytes of `b` it stops where it is (the byte-wise loop of
+/// [`Scanner::string`] looks at those).
+fn skip_plain(b: &[u8], mut pos: usize) -> usize {
+    while let Some(chunk) = b.get(pos..pos + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let look = look_mask(u64::from_le_bytes(w));
+        if look != 0 {
+            // The lowest flagged byte is the first that needs a look.
+            return pos + (look.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    pos
+}
+
 /// The bytes of `w` (read little-endian) that a string scan must look at:
 /// `"`, `\\`, a control (< 0x20) or not ASCII (≥ 0x80). Bit 7 of a byte of
 /// the result is set for the first such byte and clear for every plain byte
@@ -341,12 +346,23 @@ fn key_less(bytes: &[u8], a: &Key, b: &Key) -> bool {
         return false;
     };
     if a.plain && b.plain {
-        return ra < rb;
+        return bytes_less(ra, rb);
     }
     match (decode_key(ra), decode_key(rb)) {
         (Some(da), Some(db)) => da.encode_utf16().lt(db.encode_utf16()),
         _ => false,
     }
+}
+
+/// `a < b` in byte order, compared inline: keys are short and most differ
+/// in their first byte, where a call to `memcmp` costs more.
+fn bytes_less(a: &[u8], b: &[u8]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x < y;
+        }
+    }
+    a.len() < b.len()
 }
 
 /// The text of a key whose content (between the quotes) the scanner accepted.
@@ -800,6 +816,16 @@ mod tests {
             strings_agree(&text, 0);
             let closed = [&text[..], b"\""].concat();
             strings_agree(&closed, 0);
+        }
+
+        #[test]
+        fn bytes_less_is_slice_order(
+            a in prop::collection::vec(prop::sample::select(b"ab\x00\x7f\xff".to_vec()), 0..6),
+            b in prop::collection::vec(prop::sample::select(b"ab\x00\x7f\xff".to_vec()), 0..6),
+        ) {
+            prop_assert_eq!(bytes_less(&a, &b), a < b);
+            prop_assert_eq!(bytes_less(&b, &a), b < a);
+            prop_assert!(!bytes_less(&a, &a));
         }
 
         #[test]
