@@ -85,6 +85,7 @@ impl Scanner<'_> {
     }
 
     /// One value; `depth` is the number of arrays and objects around it.
+    #[inline(always)]
     fn value(&mut self, depth: usize) -> bool {
         match self.peek() {
             Some(b'{') => self.object(depth + 1, None),
@@ -158,6 +159,7 @@ impl Scanner<'_> {
     /// A canonical string; returns where its content lies. (The position
     /// is kept in a local and stored on success only: after a refusal
     /// nothing reads it, as every caller refuses too.)
+    #[inline(always)]
     fn string(&mut self) -> Option<Key> {
         let b = self.b;
         if b.get(self.pos) != Some(&b'"') {
