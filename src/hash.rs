@@ -126,10 +126,15 @@ pub(crate) fn decode_lower_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
     // Eight digits make four bytes: as many words as output quads.
     let mut words = s.chunks_exact(8);
     let mut quads = out.chunks_exact_mut(4);
+    // Checked once at the end: a word that is not eight digits has a
+    // nonzero flag word, and what it decoded to is never returned.
+    let mut bad_words = 0u64;
     for (o, word) in (&mut quads).zip(&mut words) {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
-        o.copy_from_slice(&decode_hex_word(u64::from_le_bytes(w))?);
+        let (quad, bad) = decode_hex_word(u64::from_le_bytes(w));
+        bad_words |= bad;
+        o.copy_from_slice(&quad);
     }
     // Any byte that is not a digit has a value with high bits set.
     let mut bad = 0u8;
@@ -145,34 +150,30 @@ pub(crate) fn decode_lower_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
         bad |= hi | lo;
         *o = (hi << 4) | (lo & 0x0f);
     }
-    (bad & 0xf0 == 0).then_some(out)
+    (bad_words == 0 && bad & 0xf0 == 0).then_some(out)
 }
 
 /// Eight lowercase hex digits, read little-endian into `w` (the first digit
-/// in the low byte), as the four bytes they spell; `None` if any byte is
-/// not one of `0-9a-f`.
-fn decode_hex_word(w: u64) -> Option<[u8; 4]> {
+/// in the low byte), as the four bytes they spell, and a flag word that is
+/// zero exactly when every byte is one of `0-9a-f` (the bytes are
+/// meaningless otherwise).
+fn decode_hex_word(w: u64) -> ([u8; 4], u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    if w & HIGH != 0 {
-        return None;
-    }
     // With every byte below 0x80, adding `0x80 - lo` to each sets its bit 7
     // exactly when the byte is at least `lo`, and never carries into the
-    // next byte.
+    // next byte. (A byte of 0x80 or more is flagged on its own.)
     let at_least = |lo: u8| w.wrapping_add(ONES * u64::from(0x80 - lo)) & HIGH;
     let digit = at_least(b'0') & !at_least(b'9' + 1);
     let letter = at_least(b'a') & !at_least(b'f' + 1);
-    if digit | letter != HIGH {
-        return None;
-    }
+    let bad = (w & HIGH) | ((digit | letter) ^ HIGH);
     // Each byte's value: its low nibble, plus 9 for a letter (`a` is 0x61).
     let nibbles = (w & (ONES * 0x0f)) + (letter >> 7) * 9;
     // Byte 2k becomes digit 2k << 4 | digit 2k+1; the odd bytes are dropped.
     let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
     let quad = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
     let quad = (quad | (quad >> 16)) & 0xffff_ffff;
-    Some((quad as u32).to_le_bytes())
+    ((quad as u32).to_le_bytes(), bad)
 }
 
 /// Deserializes a string and parses it with `parse`, borrowing the text
