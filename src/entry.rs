@@ -671,13 +671,52 @@ fn shared_tenant(s: &str) -> Option<TenantId> {
 
 /// [`Signature::from_base64`] without allocating: 88 characters of
 /// standard base64 for exactly 64 bytes, in the one form that encodes them.
+///
+/// That form is checked directly rather than by encoding again: 86 digits
+/// of the standard alphabet (RFC 4648 §4) and `==`; the 86th digit carries
+/// the last byte's low two bits in its top two and zeros below (§3.5).
+/// 21 groups of four digits make the first 63 bytes.
 fn signature_from_text(s: &str) -> Option<Signature> {
-    let mut raw = [0u8; 66];
-    let n = B64.decode_slice(s.as_bytes(), &mut raw).ok()?;
-    let bytes: [u8; 64] = raw.get(..n)?.try_into().ok()?;
-    let mut again = [0u8; 88];
-    let m = B64.encode_slice(bytes, &mut again).ok()?;
-    (again.get(..m)? == s.as_bytes()).then_some(Signature(bytes))
+    /// The value of each digit of the standard alphabet; 0xff for every
+    /// other byte (`=` included).
+    const DIGIT: [u8; 256] = {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut t = [0xffu8; 256];
+        let mut i = 0;
+        while i < 64 {
+            t[alphabet[i] as usize] = i as u8;
+            i += 1;
+        }
+        t
+    };
+    let (digits, pad) = s.as_bytes().split_at_checked(86)?;
+    if pad != b"==" {
+        return None;
+    }
+    let (groups, last) = digits.split_at_checked(84)?;
+    let mut out = [0u8; 64];
+    // Any byte that is not a digit has a value with the top bits set.
+    let mut bad = 0u8;
+    let mut bytes = out.chunks_exact_mut(3);
+    for (o, g) in (&mut bytes).zip(groups.chunks_exact(4)) {
+        let [a, b, c, d] = g else {
+            return None;
+        };
+        let [a, b, c, d] = [a, b, c, d].map(|x| DIGIT[usize::from(*x)]);
+        bad |= a | b | c | d;
+        let v = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+        let [_, x, y, z] = v.to_be_bytes();
+        o.copy_from_slice(&[x, y, z]);
+    }
+    let ([o], [a, b]) = (bytes.into_remainder(), last) else {
+        return None;
+    };
+    let (a, b) = (DIGIT[usize::from(*a)], DIGIT[usize::from(*b)]);
+    if (bad | a | b) & 0xc0 != 0 || b & 0x0f != 0 {
+        return None;
+    }
+    *o = a << 2 | b >> 4;
+    Some(Signature(out))
 }
 
 /// The kind of a wire name, as [`EntryKind`]'s serde form reads it; `None`
@@ -845,6 +884,136 @@ fn json_string_len(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `signature_from_text` as it was (decode, then encode again and
+    /// compare), kept as the oracle.
+    fn signature_from_text_oracle(s: &str) -> Option<Signature> {
+        let mut raw = [0u8; 66];
+        let n = B64.decode_slice(s.as_bytes(), &mut raw).ok()?;
+        let bytes: [u8; 64] = raw.get(..n)?.try_into().ok()?;
+        let mut again = [0u8; 88];
+        let m = B64.encode_slice(bytes, &mut again).ok()?;
+        (again.get(..m)? == s.as_bytes()).then_some(Signature(bytes))
+    }
+
+    fn signature_texts_agree(b: &[u8]) {
+        // The function takes text; bytes that are not UTF-8 never reach it.
+        let Ok(s) = std::str::from_utf8(b) else {
+            return;
+        };
+        assert_eq!(
+            signature_from_text(s).map(|g| g.0),
+            signature_from_text_oracle(s).map(|g| g.0),
+            "{s:?}"
+        );
+    }
+
+    /// Signatures whose last digit and groups take many values, among them
+    /// the extremes.
+    fn signature_samples() -> Vec<[u8; 64]> {
+        let mut v = vec![[0u8; 64], [0xff; 64], [0x3f; 64], [0xfc; 64]];
+        for seed in 0u8..16 {
+            let mut x = [0u8; 64];
+            for (i, b) in x.iter_mut().enumerate() {
+                *b = (i as u8)
+                    .wrapping_mul(37)
+                    .wrapping_add(seed.wrapping_mul(101))
+                    ^ seed;
+            }
+            v.push(x);
+        }
+        v
+    }
+
+    /// Every byte value at every position of encoded signatures (the
+    /// digits, the last digit's low bits, the padding), plus deletions,
+    /// insertions, truncations and multi-byte characters.
+    #[test]
+    fn signature_text_check_agrees_with_encoding_again() {
+        let mut accepted = 0;
+        for sig in signature_samples() {
+            let text = B64.encode(sig);
+            assert_eq!(text.len(), 88);
+            assert_eq!(signature_from_text(&text).map(|g| g.0), Some(sig));
+            let t = text.as_bytes();
+            for at in 0..t.len() {
+                for b in 0u8..=255 {
+                    let mut m = t.to_vec();
+                    m[at] = b;
+                    if signature_from_text_oracle(std::str::from_utf8(&m).unwrap_or("")).is_some() {
+                        accepted += 1;
+                    }
+                    signature_texts_agree(&m);
+                    m.insert(at, b);
+                    signature_texts_agree(&m);
+                }
+                let mut m = t.to_vec();
+                m.remove(at);
+                signature_texts_agree(&m);
+                for ch in ["\u{e9}", "\u{20ac}", "\u{1f600}", "=", "==", "A", " ", "\n"] {
+                    let mut m = t.to_vec();
+                    m.splice(at..=at, ch.bytes());
+                    signature_texts_agree(&m);
+                    let mut m = t.to_vec();
+                    m.splice(at..at, ch.bytes());
+                    signature_texts_agree(&m);
+                }
+            }
+            for len in 0..t.len() {
+                signature_texts_agree(&t[..len]);
+                signature_texts_agree(&t[len..]);
+            }
+            for tail in [&b"="[..], b"==", b"A", b"AA==", b"\n", b" "] {
+                signature_texts_agree(&[t, tail].concat());
+                signature_texts_agree(&[&t[..86], tail].concat());
+                signature_texts_agree(&[&t[..84], tail].concat());
+            }
+            // Unpadded, and padded with one or three.
+            signature_texts_agree(&t[..86]);
+            signature_texts_agree(&[&t[..86], b"="].concat());
+            signature_texts_agree(&[&t[..86], b"==="].concat());
+        }
+        // Some substitutions are other canonical signatures (the check must
+        // accept those too, with the right bytes).
+        assert!(accepted > 1000, "{accepted}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn signature_text_check_agrees_on_generated_text(
+            sig in proptest::prelude::any::<[u8; 32]>(),
+            sig2 in proptest::prelude::any::<[u8; 32]>(),
+            muts in proptest::collection::vec((0usize..90, proptest::sample::select(
+                b"AQgw/+=Zaz09\x00\x7f-_.".to_vec()), 0u8..3), 0..4),
+            chars in proptest::collection::vec(proptest::sample::select(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_".to_vec()), 84..93),
+            digits in proptest::collection::vec(proptest::sample::select(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".to_vec()), 86),
+        ) {
+            let mut bytes = [0u8; 64];
+            bytes[..32].copy_from_slice(&sig);
+            bytes[32..].copy_from_slice(&sig2);
+            let mut t = B64.encode(bytes).into_bytes();
+            for (at, b, op) in muts {
+                let at = at.min(t.len());
+                match op {
+                    0 if at < t.len() => t[at] = b,
+                    1 => t.insert(at, b),
+                    _ if at < t.len() => {
+                        t.remove(at);
+                    }
+                    _ => {}
+                }
+                signature_texts_agree(&t);
+            }
+            signature_texts_agree(&chars);
+            // Random digits with `==`: the last digit's low bits decide.
+            let mut padded = digits;
+            padded.extend_from_slice(b"==");
+            signature_texts_agree(&padded);
+        }
+    }
 
     /// Lines are allocated at their exact length, for every field width.
     #[test]

@@ -116,15 +116,33 @@ const HEX_VALUE: [u8; 256] = {
     t
 };
 
-/// Exactly `2 * N` lowercase hex digits as bytes, in one pass.
+/// Exactly `2 * N` lowercase hex digits as bytes, in one pass: eight
+/// digits at a time ([`decode_hex_word`]), the rest through [`HEX_VALUE`].
 pub(crate) fn decode_lower_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
     if s.len() != 2 * N {
         return None;
     }
     let mut out = [0u8; N];
+    // Eight digits make four bytes: as many words as output quads.
+    let mut words = s.chunks_exact(8);
+    let mut quads = out.chunks_exact_mut(4);
+    // Checked once at the end: a word that is not eight digits has a
+    // nonzero flag word, and what it decoded to is never returned.
+    let mut bad_words = 0u64;
+    for (o, word) in (&mut quads).zip(&mut words) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let (quad, bad) = decode_hex_word(u64::from_le_bytes(w));
+        bad_words |= bad;
+        o.copy_from_slice(&quad);
+    }
     // Any byte that is not a digit has a value with high bits set.
     let mut bad = 0u8;
-    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+    for (o, pair) in quads
+        .into_remainder()
+        .iter_mut()
+        .zip(words.remainder().chunks_exact(2))
+    {
         let (hi, lo) = match pair {
             [h, l] => (HEX_VALUE[usize::from(*h)], HEX_VALUE[usize::from(*l)]),
             _ => return None,
@@ -132,7 +150,30 @@ pub(crate) fn decode_lower_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
         bad |= hi | lo;
         *o = (hi << 4) | (lo & 0x0f);
     }
-    (bad & 0xf0 == 0).then_some(out)
+    (bad_words == 0 && bad & 0xf0 == 0).then_some(out)
+}
+
+/// Eight lowercase hex digits, read little-endian into `w` (the first digit
+/// in the low byte), as the four bytes they spell, and a flag word that is
+/// zero exactly when every byte is one of `0-9a-f` (the bytes are
+/// meaningless otherwise).
+fn decode_hex_word(w: u64) -> ([u8; 4], u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // With every byte below 0x80, adding `0x80 - lo` to each sets its bit 7
+    // exactly when the byte is at least `lo`, and never carries into the
+    // next byte. (A byte of 0x80 or more is flagged on its own.)
+    let at_least = |lo: u8| w.wrapping_add(ONES * u64::from(0x80 - lo)) & HIGH;
+    let digit = at_least(b'0') & !at_least(b'9' + 1);
+    let letter = at_least(b'a') & !at_least(b'f' + 1);
+    let bad = (w & HIGH) | ((digit | letter) ^ HIGH);
+    // Each byte's value: its low nibble, plus 9 for a letter (`a` is 0x61).
+    let nibbles = (w & (ONES * 0x0f)) + (letter >> 7) * 9;
+    // Byte 2k becomes digit 2k << 4 | digit 2k+1; the odd bytes are dropped.
+    let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let quad = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+    let quad = (quad | (quad >> 16)) & 0xffff_ffff;
+    ((quad as u32).to_le_bytes(), bad)
 }
 
 /// Deserializes a string and parses it with `parse`, borrowing the text
@@ -219,6 +260,86 @@ mod tests {
         assert_eq!(decode_lower_hex::<2>(b"0aff"), Some([0x0a, 0xff]));
         for bad in [&b"0aFF"[..], b"0af", b"0afff", b"0ag0", b"+0af"] {
             assert_eq!(decode_lower_hex::<2>(bad), None);
+        }
+    }
+
+    /// The table decoder from before [`decode_hex_word`], kept as the oracle.
+    fn decode_lower_hex_oracle<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
+        if s.len() != 2 * N {
+            return None;
+        }
+        let mut out = [0u8; N];
+        let mut bad = 0u8;
+        for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+            let (hi, lo) = match pair {
+                [h, l] => (HEX_VALUE[usize::from(*h)], HEX_VALUE[usize::from(*l)]),
+                _ => return None,
+            };
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0f);
+        }
+        (bad & 0xf0 == 0).then_some(out)
+    }
+
+    /// The new and the old decoder agree on `s` for every output size the
+    /// crate uses (32, 16) and some that exercise the remainder path.
+    fn hex_agrees(s: &[u8]) {
+        fn one<const N: usize>(s: &[u8]) {
+            assert_eq!(
+                decode_lower_hex::<N>(s),
+                decode_lower_hex_oracle::<N>(s),
+                "N={N} {:?}",
+                String::from_utf8_lossy(s)
+            );
+        }
+        one::<32>(s);
+        one::<16>(s);
+        one::<4>(s);
+        one::<5>(s);
+        one::<3>(s);
+        one::<1>(s);
+        one::<0>(s);
+    }
+
+    #[test]
+    fn hex_word_decoder_agrees_on_every_byte_at_every_position() {
+        let valid = b"0123456789abcdeffedcba98765432100a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d";
+        hex_agrees(valid);
+        for len in [2usize, 6, 8, 10, 32, 64] {
+            let base = &valid[..len];
+            hex_agrees(base);
+            for at in 0..len {
+                for b in 0u8..=255 {
+                    let mut m = base.to_vec();
+                    m[at] = b;
+                    hex_agrees(&m);
+                }
+            }
+        }
+        // Every byte in all eight slots of a word at once.
+        for b in 0u8..=255 {
+            hex_agrees(&[b; 8]);
+            hex_agrees(&[b; 64]);
+        }
+        let h = Hash32::digest(b"x");
+        assert_eq!(
+            decode_lower_hex::<32>(h.to_hex().as_bytes()),
+            Some(h.0),
+            "round trip"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+        #[test]
+        fn hex_word_decoder_agrees_on_generated_text(
+            s in proptest::collection::vec(proptest::sample::select(
+                b"0123456789abcdefABCDEFgG/:`@\x00\x7f\x80\xb0\xe1\xff0123456789abcdef".to_vec()
+            ), 0..70),
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..70),
+        ) {
+            hex_agrees(&s);
+            hex_agrees(&raw);
         }
     }
 

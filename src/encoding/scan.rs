@@ -85,6 +85,7 @@ impl Scanner<'_> {
     }
 
     /// One value; `depth` is the number of arrays and objects around it.
+    #[inline(always)]
     fn value(&mut self, depth: usize) -> bool {
         match self.peek() {
             Some(b'{') => self.object(depth + 1, None),
@@ -155,41 +156,39 @@ impl Scanner<'_> {
         }
     }
 
-    /// A canonical string; returns where its content lies.
+    /// A canonical string; returns where its content lies. (The position
+    /// is kept in a local and stored on success only: after a refusal
+    /// nothing reads it, as every caller refuses too.)
+    #[inline(always)]
     fn string(&mut self) -> Option<Key> {
-        if !self.eat(b'"') {
+        let b = self.b;
+        if b.get(self.pos) != Some(&b'"') {
             return None;
         }
-        let start = self.pos;
+        let start = self.pos + 1;
+        let mut pos = start;
         let mut plain = true;
         loop {
-            // Eight bytes at a time while none needs a look.
-            while let Some(chunk) = self.b.get(self.pos..self.pos + 8) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                if needs_look(u64::from_le_bytes(w)) {
-                    break;
-                }
-                self.pos += 8;
-            }
-            let c = self.peek()?;
-            self.pos += 1;
+            pos = skip_plain(b, pos);
+            let c = *b.get(pos)?;
+            pos += 1;
             match c {
                 b'"' => {
+                    self.pos = pos;
                     return Some(Key {
-                        inner: start..self.pos - 1,
+                        inner: start..pos - 1,
                         plain,
-                    })
+                    });
                 }
                 b'\\' => {
                     plain = false;
-                    let e = self.peek()?;
-                    self.pos += 1;
+                    let e = *b.get(pos)?;
+                    pos += 1;
                     match e {
                         b'"' | b'\\' | b'b' | b't' | b'n' | b'f' | b'r' => {}
                         b'u' => {
-                            let hex = self.b.get(self.pos..self.pos + 4)?;
-                            self.pos += 4;
+                            let hex = b.get(pos..pos + 4)?;
+                            pos += 4;
                             // Only C0 controls without a short form, in lowercase.
                             let v = match hex {
                                 [b'0', b'0', h @ (b'0' | b'1'), l] => {
@@ -220,9 +219,9 @@ impl Scanner<'_> {
                         0xf0..=0xf4 => 4,
                         _ => return None,
                     };
-                    let seq = self.b.get(self.pos - 1..self.pos - 1 + len)?;
+                    let seq = b.get(pos - 1..pos - 1 + len)?;
                     std::str::from_utf8(seq).ok()?;
-                    self.pos += len - 1;
+                    pos += len - 1;
                 }
                 _ => {}
             }
@@ -300,18 +299,40 @@ fn short_fixed_decimal(tok: &[u8]) -> bool {
     significant <= 15
 }
 
-/// Whether any byte of `w` is `"`, `\\`, a control (< 0x20) or not ASCII
-/// (≥ 0x80): the bytes a string scan must look at. Never false when one is
-/// (it may be true when none is, which only costs a byte-wise look).
-fn needs_look(w: u64) -> bool {
+/// The first position from `pos` on that holds a byte the string scan must
+/// look at ([`look_mask`]), found eight bytes at a time; within the last
+/// eight bytes of `b` it stops where it is (the byte-wise loop of
+/// [`Scanner::string`] looks at those).
+fn skip_plain(b: &[u8], mut pos: usize) -> usize {
+    while let Some(chunk) = b.get(pos..pos + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let look = look_mask(u64::from_le_bytes(w));
+        if look != 0 {
+            // The lowest flagged byte is the first that needs a look.
+            return pos + (look.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    pos
+}
+
+/// The bytes of `w` (read little-endian) that a string scan must look at:
+/// `"`, `\\`, a control (< 0x20) or not ASCII (≥ 0x80). Bit 7 of a byte of
+/// the result is set for the first such byte and clear for every plain byte
+/// before it, so `trailing_zeros() / 8` is that byte's index; zero when
+/// every byte is plain. (Bytes after the first may be flagged wrongly: a
+/// borrow runs upwards from a byte below 0x20 or equal to `"` or `\\`, never
+/// downwards, and plain bytes cause none.)
+fn look_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
-    w & HIGH != 0
-        || below_space
-        || has_zero(w ^ (ONES * u64::from(b'"')))
-        || has_zero(w ^ (ONES * u64::from(b'\\')))
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+    (w | below_space
+        | zero_bytes(w ^ (ONES * u64::from(b'"')))
+        | zero_bytes(w ^ (ONES * u64::from(b'\\'))))
+        & HIGH
 }
 
 /// A string's content range, and whether it is plain ASCII without escapes
@@ -327,12 +348,23 @@ fn key_less(bytes: &[u8], a: &Key, b: &Key) -> bool {
         return false;
     };
     if a.plain && b.plain {
-        return ra < rb;
+        return bytes_less(ra, rb);
     }
     match (decode_key(ra), decode_key(rb)) {
         (Some(da), Some(db)) => da.encode_utf16().lt(db.encode_utf16()),
         _ => false,
     }
+}
+
+/// `a < b` in byte order, compared inline: keys are short and most differ
+/// in their first byte, where a call to `memcmp` costs more.
+fn bytes_less(a: &[u8], b: &[u8]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x < y;
+        }
+    }
+    a.len() < b.len()
 }
 
 /// The text of a key whose content (between the quotes) the scanner accepted.
@@ -582,19 +614,227 @@ mod tests {
         }
     }
 
+    /// Whether the string scan must look at byte `b`.
+    fn looks_at(b: u8) -> bool {
+        !(0x20..0x80).contains(&b) || b == b'"' || b == b'\\'
+    }
+
+    /// The index of the first byte of `w` that needs a look, byte by byte.
+    fn first_look(w: [u8; 8]) -> Option<u32> {
+        w.iter().position(|&b| looks_at(b)).map(|i| i as u32)
+    }
+
+    /// What `look_mask` says is the first byte to look at.
+    fn mask_first(w: [u8; 8]) -> Option<u32> {
+        let m = look_mask(u64::from_le_bytes(w));
+        (m != 0).then(|| m.trailing_zeros() / 8)
+    }
+
     #[test]
-    fn the_word_test_finds_every_byte_to_look_at() {
+    fn the_word_test_finds_the_first_byte_to_look_at() {
+        // Every byte at every position among plain ones, and every pair of
+        // bytes at every two positions (what a borrow could confuse).
         for b in 0u8..=255 {
             for at in 0..8 {
                 let mut w = [b'a'; 8];
                 w[at] = b;
-                let look = !(0x20..0x80).contains(&b) || b == b'"' || b == b'\\';
-                if look {
-                    assert!(needs_look(u64::from_le_bytes(w)), "{b:#x} at {at}");
+                assert_eq!(mask_first(w), first_look(w), "{b:#x} at {at}");
+            }
+        }
+        for x in 0u8..=255 {
+            for y in 0u8..=255 {
+                for (i, j) in [(0, 1), (3, 4), (6, 7), (0, 7), (2, 5)] {
+                    let mut w = [b' '; 8];
+                    w[i] = x;
+                    w[j] = y;
+                    assert_eq!(mask_first(w), first_look(w), "{x:#x} {y:#x} at {i} {j}");
                 }
             }
         }
-        assert!(!needs_look(u64::from_le_bytes(*b"abc/ ~09")));
+        assert_eq!(mask_first(*b"abc/ ~09"), None);
+        assert_eq!(mask_first(*b"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f"), None);
+        assert_eq!(mask_first(*b"!#[]{}~ "), None);
+        assert_eq!(mask_first(*b"ab\x00\"\\\xff\x1f\x80"), Some(2));
+    }
+
+    /// The word test from before `look_mask`, kept as the oracle's.
+    fn needs_look_oracle(w: u64) -> bool {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+        let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+        w & HIGH != 0
+            || below_space
+            || has_zero(w ^ (ONES * u64::from(b'"')))
+            || has_zero(w ^ (ONES * u64::from(b'\\')))
+    }
+
+    impl Scanner<'_> {
+        /// The byte-wise string scan from before `skip_plain` (it tried a
+        /// whole word before every byte), kept as the oracle.
+        fn string_oracle(&mut self) -> Option<Key> {
+            if !self.eat(b'"') {
+                return None;
+            }
+            let start = self.pos;
+            let mut plain = true;
+            loop {
+                while let Some(chunk) = self.b.get(self.pos..self.pos + 8) {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(chunk);
+                    if needs_look_oracle(u64::from_le_bytes(w)) {
+                        break;
+                    }
+                    self.pos += 8;
+                }
+                let c = self.peek()?;
+                self.pos += 1;
+                match c {
+                    b'"' => {
+                        return Some(Key {
+                            inner: start..self.pos - 1,
+                            plain,
+                        })
+                    }
+                    b'\\' => {
+                        plain = false;
+                        let e = self.peek()?;
+                        self.pos += 1;
+                        match e {
+                            b'"' | b'\\' | b'b' | b't' | b'n' | b'f' | b'r' => {}
+                            b'u' => {
+                                let hex = self.b.get(self.pos..self.pos + 4)?;
+                                self.pos += 4;
+                                let v = match hex {
+                                    [b'0', b'0', h @ (b'0' | b'1'), l] => {
+                                        let lo = match l {
+                                            b'0'..=b'9' => l - b'0',
+                                            b'a'..=b'f' => l - b'a' + 10,
+                                            _ => return None,
+                                        };
+                                        ((h - b'0') << 4) | lo
+                                    }
+                                    _ => return None,
+                                };
+                                if matches!(v, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                    return None;
+                                }
+                            }
+                            _ => return None,
+                        }
+                    }
+                    0x00..=0x1f => return None,
+                    0x80..=0xff => {
+                        plain = false;
+                        let len = match c {
+                            0xc2..=0xdf => 2,
+                            0xe0..=0xef => 3,
+                            0xf0..=0xf4 => 4,
+                            _ => return None,
+                        };
+                        let seq = self.b.get(self.pos - 1..self.pos - 1 + len)?;
+                        std::str::from_utf8(seq).ok()?;
+                        self.pos += len - 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// `string` and `string_oracle` on `bytes` from `pos`: the same answer,
+    /// and on success the same end position.
+    fn strings_agree(bytes: &[u8], pos: usize) {
+        let mut new = Scanner { b: bytes, pos };
+        let mut old = Scanner { b: bytes, pos };
+        let got = new.string().map(|k| (k.inner, k.plain, new.pos));
+        let want = old.string_oracle().map(|k| (k.inner, k.plain, old.pos));
+        assert_eq!(got, want, "{:?} from {pos}", String::from_utf8_lossy(bytes));
+    }
+
+    /// Pieces of string content: plain runs of every length around 8,
+    /// quotes, escapes (valid and not), controls, DEL, valid and invalid
+    /// UTF-8, and what may follow a string.
+    fn arb_piece() -> impl Strategy<Value = Vec<u8>> {
+        let fixed = prop::sample::select(vec![
+            &b"\""[..],
+            b"\\",
+            b"\\\"",
+            b"\\\\",
+            b"\\n",
+            b"\\/",
+            b"\\u001f",
+            b"\\u001F",
+            b"\\u000a",
+            b"\\u0041",
+            b"\\u00",
+            b"\\",
+            b"\x00",
+            b"\x1f",
+            b"\x20",
+            b"\x7f",
+            b"\xc3\xa9",
+            b"\xc3",
+            b"\xe2\x82\xac",
+            b"\xe2\x82",
+            b"\xed\xa0\x80",
+            b"\xef\xbf\xbf",
+            b"\xf0\x9f\x98\x80",
+            b"\xf4\x90\x80\x80",
+            b"\xc0\xaf",
+            b"\x80",
+            b"\xff",
+            b"\":1}",
+            b"\",\"",
+        ])
+        .prop_map(<[u8]>::to_vec);
+        prop_oneof![
+            4 => prop::collection::vec(0x20u8..0x7f, 0..20),
+            2 => "[ -~]{0,40}".prop_map(String::into_bytes),
+            3 => fixed,
+            1 => prop::collection::vec(any::<u8>(), 0..12),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn string_agrees_with_the_bytewise_scan(
+            pieces in prop::collection::vec(arb_piece(), 0..8),
+            lead in 0usize..10,
+        ) {
+            let body = pieces.concat();
+            // From a quote after `lead` bytes, and from every offset (most
+            // do not start with a quote and are refused by both).
+            let text = [&b"x".repeat(lead)[..], b"\"", &body].concat();
+            for pos in 0..=text.len() {
+                strings_agree(&text, pos);
+            }
+        }
+
+        #[test]
+        fn string_agrees_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..48)) {
+            let text = [&b"\""[..], &bytes].concat();
+            strings_agree(&text, 0);
+            let closed = [&text[..], b"\""].concat();
+            strings_agree(&closed, 0);
+        }
+
+        #[test]
+        fn bytes_less_is_slice_order(
+            a in prop::collection::vec(prop::sample::select(b"ab\x00\x7f\xff".to_vec()), 0..6),
+            b in prop::collection::vec(prop::sample::select(b"ab\x00\x7f\xff".to_vec()), 0..6),
+        ) {
+            prop_assert_eq!(bytes_less(&a, &b), a < b);
+            prop_assert_eq!(bytes_less(&b, &a), b < a);
+            prop_assert!(!bytes_less(&a, &a));
+        }
+
+        #[test]
+        fn the_word_test_agrees_on_arbitrary_words(w in any::<[u8; 8]>()) {
+            prop_assert_eq!(mask_first(w), first_look(w));
+            prop_assert_eq!(look_mask(u64::from_le_bytes(w)) != 0, needs_look_oracle(u64::from_le_bytes(w)));
+        }
     }
 
     #[test]
