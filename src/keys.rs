@@ -84,16 +84,9 @@ impl KeyId {
     /// # Errors
     /// [`KeyError::Malformed`].
     pub fn from_hex(s: &str) -> Result<KeyId, KeyError> {
-        if s.len() != 8
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(KeyError::Malformed("key id"));
-        }
-        let mut out = [0u8; 4];
-        hex::decode_to_slice(s, &mut out).map_err(|_| KeyError::Malformed("key id"))?;
-        Ok(KeyId(out))
+        crate::hash::decode_lower_hex::<4>(s.as_bytes())
+            .map(KeyId)
+            .ok_or(KeyError::Malformed("key id"))
     }
 }
 
@@ -553,6 +546,30 @@ mod tests {
     const SKEY: &str =
         "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+
+    #[test]
+    fn key_ids_are_eight_lower_case_hex_digits() {
+        assert_eq!(
+            KeyId::from_hex("c74f20a3").map(|k| k.0).ok(),
+            Some([0xc7, 0x4f, 0x20, 0xa3])
+        );
+        assert_eq!(KeyId::from_hex("00000000").map(|k| k.0).ok(), Some([0; 4]));
+        for bad in [
+            "",
+            "c74f20a",
+            "c74f20a30",
+            "C74F20A3",
+            "c74f20aG",
+            "c74f20a ",
+            "+74f20a3",
+            "c74f2\u{e9}",
+        ] {
+            assert!(
+                matches!(KeyId::from_hex(bad), Err(KeyError::Malformed("key id"))),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn go_note_key_vectors() {
