@@ -559,6 +559,375 @@ pub struct DecisionReceipt {
     pub unicode: String,
 }
 
+impl DecisionReceipt {
+    /// Reads back exactly what [`DecisionReceipt::write_canonical`] writes:
+    /// the members in the writer's order, each value in the writer's form,
+    /// and nothing else. `Some(r)` only when writing `r` gives `bytes`
+    /// (every step below accepts only bytes its writer counterpart produces
+    /// for the value it returns), so the typed decode of `bytes` is `r`
+    /// too and the "one record, one encoding" comparison holds without
+    /// re-encoding. `None` for anything else: not a rejection, the caller
+    /// then takes the full path, which gives the verdict and its error.
+    /// The rules ([`DecisionReceipt::check_rules`]) are not checked here.
+    pub(crate) fn read_canonical(bytes: &[u8]) -> Option<DecisionReceipt> {
+        let mut r = Reader { rest: bytes };
+        r.lit(b"{\"action\":")?;
+        let action = r.action()?;
+        let checks = if r.member(b",\"checks\":") {
+            r.array(Reader::check)?
+        } else {
+            Vec::new()
+        };
+        r.lit(b",\"input\":")?;
+        let input = r.hash()?;
+        let metrics = if r.member(b",\"metrics\":") {
+            r.metrics()?
+        } else {
+            Metrics::default()
+        };
+        let model = if r.member(b",\"model\":{") {
+            let config = if r.member(b"\"config\":") {
+                let c = r.hash()?;
+                r.lit(b",")?;
+                Some(c)
+            } else {
+                None
+            };
+            r.lit(b"\"id\":")?;
+            let id = r.external_id()?;
+            r.lit(b"}")?;
+            Some(ModelRef { config, id })
+        } else {
+            None
+        };
+        let output = r.optional(b",\"output\":", Reader::hash)?;
+        let parents = r.list(b",\"parents\":", |r| {
+            r.lit(b"\"")?;
+            let id = crate::hash::decode_lower_hex(r.take(32)?)?;
+            r.lit(b"\"")?;
+            Some(EntryId(id))
+        })?;
+        let pii = r.list(b",\"pii\":", |r| {
+            r.lit(b"{\"category\":")?;
+            let category = r.text()?;
+            r.lit(b",\"count\":")?;
+            let count = u32::try_from(r.integer()?).ok()?;
+            r.lit(b"}")?;
+            Some(PiiCount { category, count })
+        })?;
+        // Provenance and sealed fields are rare: their array is decoded by
+        // serde and must be exactly what the writer writes for the result.
+        let provenance: Vec<crate::provenance::Provenance> = if r.member(b",\"provenance\":") {
+            let text = r.array_text()?;
+            let p: Vec<crate::provenance::Provenance> = serde_json::from_slice(text).ok()?;
+            let same = encoding::to_canonical_record(&p).ok()?;
+            (!p.is_empty() && same == text).then_some(p)?
+        } else {
+            Vec::new()
+        };
+        let reasons = r.list(b",\"reasons\":", Reader::code)?;
+        let sealed: Vec<crate::shred::SealedField> = if r.member(b",\"sealed\":") {
+            let text = r.array_text()?;
+            let s: Vec<crate::shred::SealedField> = serde_json::from_slice(text).ok()?;
+            let mut same = Vec::with_capacity(text.len());
+            write_array(&mut same, &s, write_sealed).ok()?;
+            (!s.is_empty() && same == text).then_some(s)?
+        } else {
+            Vec::new()
+        };
+        let session_id = r.optional(b",\"session_id\":", Reader::external_id)?;
+        let state = r.optional(b",\"state\":", Reader::hash)?;
+        let tags = r.list(b",\"tags\":", Reader::code)?;
+        let trace_id = r.optional(b",\"trace_id\":", Reader::external_id)?;
+        r.lit(b",\"unicode\":")?;
+        let unicode = r.text()?;
+        r.lit(b"}")?;
+        r.rest.is_empty().then_some(DecisionReceipt {
+            action,
+            checks,
+            input,
+            metrics,
+            model,
+            output,
+            parents,
+            pii,
+            provenance,
+            reasons,
+            sealed,
+            session_id,
+            state,
+            tags,
+            trace_id,
+            unicode,
+        })
+    }
+}
+
+/// The inverse of the direct writers above, over the bytes not yet read.
+/// Each method consumes the writer's form of one value and returns that
+/// value, or `None` for bytes the writer would not produce.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// Consumes exactly `s`.
+    fn lit(&mut self, s: &[u8]) -> Option<()> {
+        self.rest = self.rest.strip_prefix(s)?;
+        Some(())
+    }
+
+    /// Consumes `key` (a member's literal lead-in) if it comes next.
+    fn member(&mut self, key: &[u8]) -> bool {
+        self.lit(key).is_some()
+    }
+
+    /// The next `n` bytes.
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = self.rest.split_at_checked(n)?;
+        self.rest = tail;
+        Some(head)
+    }
+
+    /// An optional value: written after `key` only when present.
+    fn optional<T>(
+        &mut self,
+        key: &[u8],
+        item: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if self.member(key) {
+            item(self).map(Some)
+        } else {
+            Some(None)
+        }
+    }
+
+    /// A list: written after `key` only when not empty.
+    fn list<T>(&mut self, key: &[u8], item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        if self.member(key) {
+            self.array(item)
+        } else {
+            Some(Vec::new())
+        }
+    }
+
+    /// `[a,b,…]` with at least one item ([`write_array`] of a non-empty
+    /// list: empty lists are never written).
+    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.lit(b"[")?;
+        let mut items = Vec::with_capacity(1);
+        loop {
+            items.push(item(self)?);
+            match self.take(1)? {
+                b"," => {}
+                b"]" => return Some(items),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The text of the JSON array that comes next, brackets included, for
+    /// a decoder that checks it (its end is found by nesting, skipping
+    /// strings; a wrong guess on broken bytes fails that check).
+    fn array_text(&mut self) -> Option<&'a [u8]> {
+        if self.rest.first() != Some(&b'[') {
+            return None;
+        }
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for (i, &b) in self.rest.iter().enumerate() {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return self.take(i + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// A string as [`encoding::write_string`] writes it: unescaped bytes
+    /// other than `"`, `\` and C0 controls; those three by their one
+    /// escape each. Valid UTF-8.
+    fn text(&mut self) -> Option<String> {
+        self.lit(b"\"")?;
+        let plain = self
+            .rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let head = self.take(plain)?;
+        if self.member(b"\"") {
+            return std::str::from_utf8(head).ok().map(str::to_owned);
+        }
+        let mut out = head.to_vec();
+        loop {
+            match self.take(1)? {
+                b"\"" => return String::from_utf8(out).ok(),
+                b"\\" => {
+                    let c = match self.take(1)? {
+                        b"\"" => b'"',
+                        b"\\" => b'\\',
+                        b"b" => 0x08,
+                        b"t" => 0x09,
+                        b"n" => 0x0a,
+                        b"f" => 0x0c,
+                        b"r" => 0x0d,
+                        b"u" => {
+                            self.lit(b"00")?;
+                            let [c] = crate::hash::decode_lower_hex::<1>(self.take(2)?)?;
+                            // Below 0x20, and not one with a short form.
+                            (c < 0x20 && !matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d))
+                                .then_some(c)?
+                        }
+                        _ => return None,
+                    };
+                    out.push(c);
+                }
+                [b] if *b >= 0x20 => out.push(*b),
+                _ => return None,
+            }
+        }
+    }
+
+    /// A [`Code`].
+    fn code(&mut self) -> Option<Code> {
+        Code::new(self.text()?).ok()
+    }
+
+    /// An [`ExternalId`].
+    fn external_id(&mut self) -> Option<ExternalId> {
+        ExternalId::new(self.text()?).ok()
+    }
+
+    /// A [`Hash32`]: 64 lowercase hex digits in quotes.
+    fn hash(&mut self) -> Option<Hash32> {
+        self.lit(b"\"")?;
+        let h = crate::hash::decode_lower_hex(self.take(64)?)?;
+        self.lit(b"\"")?;
+        Some(Hash32(h))
+    }
+
+    /// An [`Action`] by its wire name.
+    fn action(&mut self) -> Option<Action> {
+        self.lit(b"\"")?;
+        let end = self.rest.iter().position(|&b| b == b'"')?;
+        let name = self.take(end)?;
+        self.lit(b"\"")?;
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str().as_bytes() == name)
+    }
+
+    /// A non-negative integer as [`encoding::write_u64_unchecked`] writes
+    /// it: decimal digits, no leading zero (except `0` itself).
+    fn integer(&mut self) -> Option<u64> {
+        let n = self
+            .rest
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(self.rest.len());
+        let digits = self.take(n)?;
+        if digits.is_empty() || (digits.len() > 1 && digits.first() == Some(&b'0')) {
+            return None;
+        }
+        digits.iter().try_fold(0u64, |v, &d| {
+            v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+    }
+
+    /// A [`Metrics`] object that is not empty, as [`Metrics::write_canonical`]
+    /// writes it (each integer at most 2^53).
+    fn metrics(&mut self) -> Option<Metrics> {
+        let mut m = Metrics::default();
+        self.lit(b"{")?;
+        let mut members = 0;
+        for (key, slot) in [
+            (&b"\"cost_micros\":"[..], &mut m.cost_micros),
+            (b"\"input_tokens\":", &mut m.input_tokens),
+            (b"\"latency_ms\":", &mut m.latency_ms),
+            (b"\"output_tokens\":", &mut m.output_tokens),
+        ] {
+            let mut r = Reader { rest: self.rest };
+            if members > 0 && r.lit(b",").is_none() {
+                continue;
+            }
+            if r.member(key) {
+                let v = r.integer()?;
+                if v > encoding::MAX_SAFE_INTEGER {
+                    return None;
+                }
+                *slot = Some(v);
+                members += 1;
+                self.rest = r.rest;
+            }
+        }
+        self.lit(b"}")?;
+        (members > 0).then_some(m)
+    }
+
+    /// A number as [`encoding::write_f64`] writes a [`Finite`]: the token
+    /// is parsed, and must be what writing the parsed value gives.
+    fn finite(&mut self) -> Option<Finite> {
+        let n = self
+            .rest
+            .iter()
+            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e'))
+            .unwrap_or(self.rest.len());
+        let token = self.take(n)?;
+        let x = Finite::new(std::str::from_utf8(token).ok()?.parse::<f64>().ok()?).ok()?;
+        let mut again = Vec::with_capacity(24);
+        encoding::write_f64(&mut again, x.get(), "").ok()?;
+        (again == token).then_some(x)
+    }
+
+    /// A [`Check`], as [`Check::write_canonical`] writes it.
+    fn check(&mut self) -> Option<Check> {
+        self.lit(b"{")?;
+        let detail = if self.member(b"\"detail\":") {
+            let d = self.text()?;
+            self.lit(b",")?;
+            Some(d)
+        } else {
+            None
+        };
+        self.lit(b"\"fired\":")?;
+        let fired = if self.member(b"true") {
+            true
+        } else {
+            self.lit(b"false")?;
+            false
+        };
+        self.lit(b",\"name\":")?;
+        let name = self.code()?;
+        let score = self.optional(b",\"score\":", Reader::finite)?;
+        let threshold = self.optional(b",\"threshold\":", Reader::finite)?;
+        self.lit(b",\"version\":")?;
+        let version = self.code()?;
+        self.lit(b"}")?;
+        Some(Check {
+            detail,
+            fired,
+            name,
+            score,
+            threshold,
+            version,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,5 +1166,390 @@ mod tests {
         fn direct_writer_matches_generic_encoder_on_any_receipt(r in receipt()) {
             prop_assert_eq!(r.to_canonical().unwrap(), encoding::to_canonical(&r).unwrap());
         }
+    }
+
+    // The direct reader (`read_canonical`, via `Body::from_known_canonical`)
+    // against the path it replaces (`Body::from_known_canonical_reencoded`).
+
+    use crate::body::{Body, EntryKind};
+    use serde_json::{json, Value};
+
+    /// The new and the old decoding of `bytes` agree: the same body (also
+    /// by its Debug text, which tells -0.0 from 0.0) or the same error.
+    /// Whenever the direct reader returns a receipt, its canonical form is
+    /// `bytes`. Returns whether the direct reader returned one.
+    fn same_verdict(bytes: &[u8]) -> bool {
+        let new = Body::from_known_canonical(EntryKind::Decision, bytes);
+        let old = Body::from_known_canonical_reencoded(EntryKind::Decision, bytes);
+        let text = String::from_utf8_lossy(bytes);
+        assert_eq!(new, old, "{text}");
+        assert_eq!(format!("{new:?}"), format!("{old:?}"), "{text}");
+        match DecisionReceipt::read_canonical(bytes) {
+            Some(r) => {
+                assert_eq!(r.to_canonical().unwrap(), bytes, "{text}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Values put in place of any member or item: wrong types, `null` and
+    /// empties, boundary numbers, escapes and non-ASCII text.
+    fn edits() -> Vec<Value> {
+        vec![
+            Value::Null,
+            json!([]),
+            json!({}),
+            json!(""),
+            json!("x"),
+            json!("A"),
+            json!("\u{1}\u{1f}\n"),
+            json!("é\"\\/\u{7f}"),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!(-0.0),
+            json!(1e21),
+            json!(1e-7),
+            json!(5e-324),
+            json!(9_007_199_254_740_992u64),
+            json!(9_007_199_254_740_993u64),
+            json!(4_294_967_295u64),
+            json!(4_294_967_296u64),
+            json!([1]),
+            json!({"a": 1}),
+            json!("0000000000000000000000000000000000000000000000000000000000000000"),
+            json!("00000000000000000000000000000000"),
+            json!("allow"),
+            json!("16.0.0"),
+        ]
+    }
+
+    /// `v` with one member or item, at any depth, removed, repeated,
+    /// replaced by each of [`edits`], or joined by an unknown member.
+    fn mutations(v: &Value) -> Vec<Value> {
+        let mut out = Vec::new();
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    let mut gone = m.clone();
+                    gone.remove(k);
+                    out.push(Value::Object(gone));
+                    for x in edits().into_iter().chain(mutations(child)) {
+                        let mut m2 = m.clone();
+                        m2.insert(k.clone(), x);
+                        out.push(Value::Object(m2));
+                    }
+                }
+                for extra in ["zz", "0", "actions", "a", "fired2"] {
+                    let mut m2 = m.clone();
+                    m2.insert(extra.into(), json!(1));
+                    out.push(Value::Object(m2));
+                }
+            }
+            Value::Array(a) => {
+                for (i, child) in a.iter().enumerate() {
+                    let mut gone = a.clone();
+                    gone.remove(i);
+                    out.push(Value::Array(gone));
+                    let mut twice = a.clone();
+                    twice.insert(i, child.clone());
+                    out.push(Value::Array(twice));
+                    for x in edits().into_iter().chain(mutations(child)) {
+                        let mut a2 = a.clone();
+                        a2[i] = x;
+                        out.push(Value::Array(a2));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Receipts with provenance records and sealed fields (any subset of
+    /// [`full`]'s, in order) as well as those of [`receipt`].
+    fn any_receipt() -> impl Strategy<Value = DecisionReceipt> {
+        let f = full();
+        (
+            receipt(),
+            prop::sample::subsequence(f.provenance.clone(), 0..=f.provenance.len()),
+            prop::sample::subsequence(f.sealed.clone(), 0..=f.sealed.len()),
+        )
+            .prop_map(|(mut r, provenance, sealed)| {
+                r.provenance = provenance;
+                r.sealed = sealed;
+                r
+            })
+    }
+
+    /// Bytes the mutations below splice in.
+    const SPLICE: &[u8] = b"\"\\,:{}[]0123456789-+.eEnultrfa \x1f\x7f\x80\xc3\xa9\xff";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The canonical bytes of any receipt are read back directly, as
+        /// that receipt, with the old path's verdict.
+        #[test]
+        fn direct_reader_reads_back_any_receipt(r in any_receipt()) {
+            let bytes = r.to_canonical().unwrap();
+            prop_assert_eq!(DecisionReceipt::read_canonical(&bytes), Some(r));
+            same_verdict(&bytes);
+        }
+
+        /// Every mutation of a receipt's value (as canonical bytes, and as
+        /// serde_json's compact bytes) gets the old path's verdict.
+        #[test]
+        fn direct_reader_agrees_on_mutated_values(r in any_receipt()) {
+            let v = serde_json::to_value(&r).unwrap();
+            for m in mutations(&v) {
+                if let Ok(bytes) = encoding::canonical_value(&m) {
+                    same_verdict(&bytes);
+                }
+                same_verdict(&serde_json::to_vec(&m).unwrap());
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Bytes of a receipt with a few bytes replaced, inserted or
+        /// deleted get the old path's verdict.
+        #[test]
+        fn direct_reader_agrees_on_mutated_bytes(
+            r in any_receipt(),
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), 0u8..3, prop::sample::select(SPLICE.to_vec())),
+                1..4,
+            ),
+        ) {
+            let mut bytes = r.to_canonical().unwrap();
+            for (at, op, b) in edits {
+                let i = at.index(bytes.len() + 1);
+                match op {
+                    0 if i < bytes.len() => bytes[i] = b,
+                    1 => bytes.insert(i, b),
+                    _ if i < bytes.len() => {
+                        bytes.remove(i);
+                    }
+                    _ => {}
+                }
+            }
+            same_verdict(&bytes);
+        }
+    }
+
+    /// Hand-picked edges, each spliced into the body of the benchmark
+    /// packages: accepted directly exactly when the old path accepts.
+    #[test]
+    fn direct_reader_agrees_on_edge_cases() {
+        let body = concat!(
+            r#"{"action":"reject","checks":[{"detail":"ok","fired":false,"name":"toxicity","#,
+            r#""score":0.25,"threshold":0.5,"version":"v1"}],"#,
+            r#""input":"d76f36ed5f851e3d704778cec654530641adf8b0ee3c15c1a6802ba5688b9d69","#,
+            r#""metrics":{"latency_ms":120},"model":{"config":"#,
+            r#""e67d23e7820c49a8051dac2831f38290f5e72f66c8db5079eeb60d82f14894c0","id":"model-x"},"#,
+            r#""output":"799b6261bc8f8532aa9793379424142e5ab22e2720017faf116cf14959f0a0cf","#,
+            r#""pii":[{"category":"email","count":1}],"reasons":["policy.ok"],"#,
+            r#""tags":["eu_ai_act:art12"],"trace_id":"trace-0","unicode":"16.0.0"}"#
+        );
+        assert!(same_verdict(body.as_bytes()));
+        let provenance = r#","provenance":[{"commitment":"c522f53d1ded71d46ce5838b906a39c453eca7235d6f3d852fd5f20181b2b818","source":"kb:doc-17","source_type":"document","trust":"trusted"}],"tags":"#;
+        let sealed = r#","sealed":[{"ct":"3XgXml8shJpqfffO2OiqsNKy6vuqRWeDjon5NxvpTaVhHg/XF+0b+IJV9T0gQ7M8","field":"raw_input","key":"ccb135d81806bb2aabe2105ce3467c0c","nonce":"ef107acd35d899907e3531b8"}],"tags":"#;
+        let twice = r#"{"ct":"3XgXml8shJpqfffO2OiqsNKy6vuqRWeDjon5NxvpTaVhHg/XF+0b+IJV9T0gQ7M8","field":"raw_input","key":"ccb135d81806bb2aabe2105ce3467c0c","nonce":"ef107acd35d899907e3531b8"}"#;
+        let cases: Vec<(&str, &str)> = vec![
+            // Numbers of a check.
+            ("0.25", "0"),
+            ("0.25", "-0"),
+            ("0.25", "0.0"),
+            ("0.25", "1.0"),
+            ("0.25", "1"),
+            ("0.25", "-1"),
+            ("0.25", "01"),
+            ("0.25", ".25"),
+            ("0.25", "0.250"),
+            ("0.25", "2.5e-1"),
+            ("0.25", "1e-7"),
+            ("0.25", "1e-07"),
+            ("0.25", "1E-7"),
+            ("0.25", "0.0000001"),
+            ("0.25", "0.000001"),
+            ("0.25", "1e-6"),
+            ("0.25", "5e-324"),
+            ("0.25", "2e-324"),
+            ("0.25", "9007199254740992"),
+            ("0.25", "9007199254740993"),
+            ("0.25", "9007199254740994"),
+            ("0.25", "1e+21"),
+            ("0.25", "1e21"),
+            ("0.25", "100000000000000000000"),
+            ("0.25", "0.30000000000000004"),
+            ("0.25", "0.3000000000000000444"),
+            ("0.25", "+1"),
+            ("0.25", "1e+2"),
+            ("0.25", "NaN"),
+            ("0.25", "Infinity"),
+            ("0.25", "null"),
+            ("0.25", "\"0.25\""),
+            // Integers.
+            ("120", "0"),
+            ("120", "00"),
+            ("120", "-0"),
+            ("120", "-1"),
+            ("120", "1.0"),
+            ("120", "1e2"),
+            ("120", "9007199254740992"),
+            ("120", "9007199254740993"),
+            ("120", "18446744073709551615"),
+            ("120", "18446744073709551616"),
+            (r#""count":1"#, r#""count":0"#),
+            (r#""count":1"#, r#""count":4294967295"#),
+            (r#""count":1"#, r#""count":4294967296"#),
+            (r#""count":1"#, r#""count":01"#),
+            // Text: escapes, controls, non-ASCII, bad escapes.
+            (r#""ok""#, r#""a\"b\\c""#),
+            (r#""ok""#, r#""\n\t\b\f\r""#),
+            (r#""ok""#, r#""\u0000\u001f\u007f""#),
+            (r#""ok""#, r#""\u0000\u001f""#),
+            (r#""ok""#, r#""\u001F""#),
+            (r#""ok""#, r#""\u0008""#),
+            (r#""ok""#, r#""\u000a""#),
+            (r#""ok""#, r#""\u0020""#),
+            (r#""ok""#, r#""\u00e9""#),
+            (r#""ok""#, r#""\/""#),
+            (r#""ok""#, r#""\x""#),
+            (r#""ok""#, r#""\u00""#),
+            (r#""ok""#, "\"é😀\u{7f}\""),
+            (r#""ok""#, "\"\u{1}\""),
+            (r#""ok""#, "\"\t\""),
+            (r#""ok""#, r#""""#),
+            (r#""ok""#, r#""\"#),
+            ("16.0.0", "16.0"),
+            ("16.0.0", r#"1\u0036.0.0"#),
+            ("16.0.0", r#"16.0.0\u0000"#),
+            ("16.0.0", "é"),
+            (r#""email""#, r#""""#),
+            (r#""email""#, r#""e\"mail""#),
+            (r#""email""#, r#""é\n""#),
+            ("trace-0", r#"trace\"0"#),
+            ("trace-0", r#"trace\\0"#),
+            ("trace-0", r#"trace\u0020"#),
+            ("trace-0", "tr é"),
+            ("model-x", r#"model\/x"#),
+            ("policy.ok", "Policy.ok"),
+            ("policy.ok", r#"policy\u002eok"#),
+            // Values the writer never writes.
+            (r#""fired":false"#, r#""fired":true"#),
+            (r#""fired":false"#, r#""fired":null"#),
+            (r#""fired":false"#, r#""fired":0"#),
+            (r#""detail":"ok","#, ""),
+            (r#""detail":"ok","#, r#""detail":null,"#),
+            (r#","score":0.25"#, ""),
+            (r#","score":0.25"#, r#","score":null"#),
+            (r#"{"latency_ms":120}"#, "{}"),
+            (
+                r#"{"latency_ms":120}"#,
+                r#"{"cost_micros":1,"output_tokens":2}"#,
+            ),
+            (
+                r#"{"latency_ms":120}"#,
+                r#"{"output_tokens":2,"cost_micros":1}"#,
+            ),
+            (
+                r#"{"latency_ms":120}"#,
+                r#"{"latency_ms":120,"latency_ms":1}"#,
+            ),
+            (r#"{"latency_ms":120}"#, r#"{,"latency_ms":120}"#),
+            (r#"{"latency_ms":120}"#, r#"{"latency_ms":null}"#),
+            (
+                r#"{"latency_ms":120}"#,
+                r#"{"cost_micros":0,"input_tokens":1,"latency_ms":2,"output_tokens":3}"#,
+            ),
+            (
+                r#"{"config":"e67d23e7820c49a8051dac2831f38290f5e72f66c8db5079eeb60d82f14894c0","#,
+                "{",
+            ),
+            (r#""id":"model-x"}"#, "}"),
+            (r#","model":{"#, r#","model":null,"x":{"#),
+            (r#"["policy.ok"]"#, "[]"),
+            (r#"["policy.ok"]"#, r#"["policy.ok","policy.ok"]"#),
+            (r#"["policy.ok"]"#, r#"["policy.ok",]"#),
+            (r#"["policy.ok"]"#, r#"["policy.ok""#),
+            (r#"[{"category":"email","count":1}]"#, "[]"),
+            (
+                r#"[{"category":"email","count":1}]"#,
+                r#"[{"category":"a","count":1},{"category":"email","count":1}]"#,
+            ),
+            (
+                r#"[{"category":"email","count":1}]"#,
+                r#"[{"category":"email","count":1},{"category":"a","count":1}]"#,
+            ),
+            (r#""action":"reject""#, r#""action":"fail_retry""#),
+            (r#""action":"reject""#, r#""action":"Reject""#),
+            (r#""action":"reject""#, r#""action":"rejec""#),
+            (r#""action":"reject""#, r#""action":"reject\u0000""#),
+            (r#""action":"reject""#, r#""action":null"#),
+            ("d76f36ed", "D76f36ed"),
+            ("d76f36ed", "g76f36ed"),
+            ("d76f36ed", "d76f36e"),
+            ("d76f36ed", "d76f36ed0"),
+            (r#","unicode":"16.0.0"}"#, r#","unicode":"16.0.0","zz":1}"#),
+            (r#","unicode":"16.0.0"}"#, r#","unicode":"16.0.0"} "#),
+            (r#","unicode":"16.0.0"}"#, r#","unicode":"16.0.0"}}"#),
+            (r#","unicode":"16.0.0"}"#, r#"}"#),
+            (
+                r#","tags":"#,
+                r#","parents":["00000000000000000000000000000000"],"tags":"#,
+            ),
+            (
+                r#","tags":"#,
+                r#","parents":["0000000000000000000000000000000"],"tags":"#,
+            ),
+            (r#","tags":"#, r#","parents":[],"tags":"#),
+            (
+                r#","tags":"#,
+                r#","session_id":"s-1","state":"d76f36ed5f851e3d704778cec654530641adf8b0ee3c15c1a6802ba5688b9d69","tags":"#,
+            ),
+            (
+                r#","tags":"#,
+                r#","state":"d76f36ed5f851e3d704778cec654530641adf8b0ee3c15c1a6802ba5688b9d69","session_id":"s-1","tags":"#,
+            ),
+            (r#","tags":"#, r#","provenance":[],"tags":"#),
+            (r#","tags":"#, r#","sealed":[],"tags":"#),
+            (r#","tags":"#, provenance),
+            (r#","tags":"#, sealed),
+        ];
+        let owned = [
+            provenance.replace("kb:doc", "kb]doc"),
+            provenance.replace("kb:doc", "kb\\\"doc"),
+            provenance.replace("trusted", "Trusted"),
+            sealed.replace("7M8\"", "7M9\""),
+            sealed.replace("raw_input", "Raw_input"),
+            sealed.replace(twice, &format!("{twice},{twice}")),
+        ];
+        let mut accepted = 0;
+        for (from, to) in cases
+            .into_iter()
+            .chain(owned.iter().map(|t| (r#","tags":"#, t.as_str())))
+        {
+            assert!(body.contains(from), "{from}");
+            if same_verdict(body.replacen(from, to, 1).as_bytes()) {
+                accepted += 1;
+            }
+        }
+        // Invalid UTF-8 inside a string, and cut-off bodies.
+        let mut bad = body.as_bytes().to_vec();
+        let at = body.find("trace-0").unwrap();
+        bad[at] = 0xff;
+        assert!(!same_verdict(&bad));
+        for n in 0..body.len() {
+            assert!(!same_verdict(&body.as_bytes()[..n]));
+        }
+        // The valid ones above are read directly (the test is not vacuous).
+        assert!(accepted >= 30, "{accepted}");
     }
 }
