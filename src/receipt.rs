@@ -570,78 +570,77 @@ impl DecisionReceipt {
     /// then takes the full path, which gives the verdict and its error.
     /// The rules ([`DecisionReceipt::check_rules`]) are not checked here.
     pub(crate) fn read_canonical(bytes: &[u8]) -> Option<DecisionReceipt> {
-        let mut r = Reader { rest: bytes };
-        r.lit(b"{\"action\":")?;
-        let action = r.action()?;
-        let checks = if r.member(b",\"checks\":") {
-            r.array(Reader::check)?
-        } else {
-            Vec::new()
+        // One UTF-8 check for the whole body; every piece is then a `str`.
+        let mut r = Reader {
+            rest: std::str::from_utf8(bytes).ok()?,
         };
-        r.lit(b",\"input\":")?;
+        r.lit("{\"action\":")?;
+        let action = r.action()?;
+        let checks = r.list(",\"checks\":", Reader::check)?;
+        r.lit(",\"input\":")?;
         let input = r.hash()?;
-        let metrics = if r.member(b",\"metrics\":") {
+        let metrics = if r.member(",\"metrics\":") {
             r.metrics()?
         } else {
             Metrics::default()
         };
-        let model = if r.member(b",\"model\":{") {
-            let config = if r.member(b"\"config\":") {
+        let model = if r.member(",\"model\":{") {
+            let config = if r.member("\"config\":") {
                 let c = r.hash()?;
-                r.lit(b",")?;
+                r.lit(",")?;
                 Some(c)
             } else {
                 None
             };
-            r.lit(b"\"id\":")?;
+            r.lit("\"id\":")?;
             let id = r.external_id()?;
-            r.lit(b"}")?;
+            r.lit("}")?;
             Some(ModelRef { config, id })
         } else {
             None
         };
-        let output = r.optional(b",\"output\":", Reader::hash)?;
-        let parents = r.list(b",\"parents\":", |r| {
-            r.lit(b"\"")?;
-            let id = crate::hash::decode_lower_hex(r.take(32)?)?;
-            r.lit(b"\"")?;
+        let output = r.optional(",\"output\":", Reader::hash)?;
+        let parents = r.list(",\"parents\":", |r| {
+            r.lit("\"")?;
+            let id = crate::hash::decode_lower_hex(r.take(32)?.as_bytes())?;
+            r.lit("\"")?;
             Some(EntryId(id))
         })?;
-        let pii = r.list(b",\"pii\":", |r| {
-            r.lit(b"{\"category\":")?;
+        let pii = r.list(",\"pii\":", |r| {
+            r.lit("{\"category\":")?;
             let category = r.text()?;
-            r.lit(b",\"count\":")?;
+            r.lit(",\"count\":")?;
             let count = u32::try_from(r.integer()?).ok()?;
-            r.lit(b"}")?;
+            r.lit("}")?;
             Some(PiiCount { category, count })
         })?;
         // Provenance and sealed fields are rare: their array is decoded by
         // serde and must be exactly what the writer writes for the result.
-        let provenance: Vec<crate::provenance::Provenance> = if r.member(b",\"provenance\":") {
+        let provenance: Vec<crate::provenance::Provenance> = if r.member(",\"provenance\":") {
             let text = r.array_text()?;
-            let p: Vec<crate::provenance::Provenance> = serde_json::from_slice(text).ok()?;
+            let p: Vec<crate::provenance::Provenance> = serde_json::from_str(text).ok()?;
             let same = encoding::to_canonical_record(&p).ok()?;
-            (!p.is_empty() && same == text).then_some(p)?
+            (!p.is_empty() && same == text.as_bytes()).then_some(p)?
         } else {
             Vec::new()
         };
-        let reasons = r.list(b",\"reasons\":", Reader::code)?;
-        let sealed: Vec<crate::shred::SealedField> = if r.member(b",\"sealed\":") {
+        let reasons = r.list(",\"reasons\":", Reader::code)?;
+        let sealed: Vec<crate::shred::SealedField> = if r.member(",\"sealed\":") {
             let text = r.array_text()?;
-            let s: Vec<crate::shred::SealedField> = serde_json::from_slice(text).ok()?;
+            let s: Vec<crate::shred::SealedField> = serde_json::from_str(text).ok()?;
             let mut same = Vec::with_capacity(text.len());
             write_array(&mut same, &s, write_sealed).ok()?;
-            (!s.is_empty() && same == text).then_some(s)?
+            (!s.is_empty() && same == text.as_bytes()).then_some(s)?
         } else {
             Vec::new()
         };
-        let session_id = r.optional(b",\"session_id\":", Reader::external_id)?;
-        let state = r.optional(b",\"state\":", Reader::hash)?;
-        let tags = r.list(b",\"tags\":", Reader::code)?;
-        let trace_id = r.optional(b",\"trace_id\":", Reader::external_id)?;
-        r.lit(b",\"unicode\":")?;
+        let session_id = r.optional(",\"session_id\":", Reader::external_id)?;
+        let state = r.optional(",\"state\":", Reader::hash)?;
+        let tags = r.list(",\"tags\":", Reader::code)?;
+        let trace_id = r.optional(",\"trace_id\":", Reader::external_id)?;
+        r.lit(",\"unicode\":")?;
         let unicode = r.text()?;
-        r.lit(b"}")?;
+        r.lit("}")?;
         r.rest.is_empty().then_some(DecisionReceipt {
             action,
             checks,
@@ -663,36 +662,42 @@ impl DecisionReceipt {
     }
 }
 
-/// The inverse of the direct writers above, over the bytes not yet read.
+/// The inverse of the direct writers above, over the text not yet read.
 /// Each method consumes the writer's form of one value and returns that
-/// value, or `None` for bytes the writer would not produce.
+/// value, or `None` for text the writer would not produce.
 struct Reader<'a> {
-    rest: &'a [u8],
+    rest: &'a str,
 }
 
 impl<'a> Reader<'a> {
     /// Consumes exactly `s`.
-    fn lit(&mut self, s: &[u8]) -> Option<()> {
+    fn lit(&mut self, s: &str) -> Option<()> {
         self.rest = self.rest.strip_prefix(s)?;
         Some(())
     }
 
     /// Consumes `key` (a member's literal lead-in) if it comes next.
-    fn member(&mut self, key: &[u8]) -> bool {
+    fn member(&mut self, key: &str) -> bool {
         self.lit(key).is_some()
     }
 
-    /// The next `n` bytes.
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    /// The next `n` bytes (`None` if that is not a whole number of characters).
+    fn take(&mut self, n: usize) -> Option<&'a str> {
         let (head, tail) = self.rest.split_at_checked(n)?;
         self.rest = tail;
         Some(head)
     }
 
+    /// The text up to the first byte for which `stop` holds (or the end).
+    fn take_until(&mut self, stop: impl Fn(u8) -> bool) -> Option<&'a str> {
+        let n = self.rest.bytes().position(stop).unwrap_or(self.rest.len());
+        self.take(n)
+    }
+
     /// An optional value: written after `key` only when present.
     fn optional<T>(
         &mut self,
-        key: &[u8],
+        key: &str,
         item: impl FnOnce(&mut Self) -> Option<T>,
     ) -> Option<Option<T>> {
         if self.member(key) {
@@ -702,39 +707,36 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A list: written after `key` only when not empty.
-    fn list<T>(&mut self, key: &[u8], item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
-        if self.member(key) {
-            self.array(item)
-        } else {
-            Some(Vec::new())
+    /// A list: written after `key` only when not empty, as [`write_array`]
+    /// writes it (`[a,b,…]`).
+    fn list<T>(
+        &mut self,
+        key: &str,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        if !self.member(key) {
+            return Some(Vec::new());
         }
-    }
-
-    /// `[a,b,…]` with at least one item ([`write_array`] of a non-empty
-    /// list: empty lists are never written).
-    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
-        self.lit(b"[")?;
+        self.lit("[")?;
         let mut items = Vec::with_capacity(1);
         loop {
             items.push(item(self)?);
-            match self.take(1)? {
-                b"," => {}
-                b"]" => return Some(items),
-                _ => return None,
+            if !self.member(",") {
+                self.lit("]")?;
+                return Some(items);
             }
         }
     }
 
     /// The text of the JSON array that comes next, brackets included, for
     /// a decoder that checks it (its end is found by nesting, skipping
-    /// strings; a wrong guess on broken bytes fails that check).
-    fn array_text(&mut self) -> Option<&'a [u8]> {
-        if self.rest.first() != Some(&b'[') {
+    /// strings; a wrong guess on broken text fails that check).
+    fn array_text(&mut self) -> Option<&'a str> {
+        if !self.rest.starts_with('[') {
             return None;
         }
         let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-        for (i, &b) in self.rest.iter().enumerate() {
+        for (i, b) in self.rest.bytes().enumerate() {
             if in_string {
                 match b {
                     _ if escaped => escaped = false,
@@ -759,45 +761,42 @@ impl<'a> Reader<'a> {
         None
     }
 
-    /// A string as [`encoding::write_string`] writes it: unescaped bytes
-    /// other than `"`, `\` and C0 controls; those three by their one
-    /// escape each. Valid UTF-8.
+    /// A string as [`encoding::write_string`] writes it: characters other
+    /// than `"`, `\` and C0 controls as they are; those by their one
+    /// escape each (`\"`, `\\`, `\b \t \n \f \r`, else `\u00xx` in lower
+    /// case).
     fn text(&mut self) -> Option<String> {
-        self.lit(b"\"")?;
-        let plain = self
-            .rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        let head = self.take(plain)?;
-        if self.member(b"\"") {
-            return std::str::from_utf8(head).ok().map(str::to_owned);
+        let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        self.lit("\"")?;
+        let head = self.take_until(special)?;
+        if self.member("\"") {
+            return Some(head.to_owned());
         }
-        let mut out = head.to_vec();
+        let mut out = String::from(head);
         loop {
-            match self.take(1)? {
-                b"\"" => return String::from_utf8(out).ok(),
-                b"\\" => {
-                    let c = match self.take(1)? {
-                        b"\"" => b'"',
-                        b"\\" => b'\\',
-                        b"b" => 0x08,
-                        b"t" => 0x09,
-                        b"n" => 0x0a,
-                        b"f" => 0x0c,
-                        b"r" => 0x0d,
-                        b"u" => {
-                            self.lit(b"00")?;
-                            let [c] = crate::hash::decode_lower_hex::<1>(self.take(2)?)?;
-                            // Below 0x20, and not one with a short form.
-                            (c < 0x20 && !matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d))
-                                .then_some(c)?
-                        }
-                        _ => return None,
-                    };
-                    out.push(c);
+            let c = match self.take(2)? {
+                "\\\"" => '"',
+                "\\\\" => '\\',
+                "\\b" => '\u{8}',
+                "\\t" => '\t',
+                "\\n" => '\n',
+                "\\f" => '\u{c}',
+                "\\r" => '\r',
+                "\\u" => {
+                    self.lit("00")?;
+                    let [c] = crate::hash::decode_lower_hex::<1>(self.take(2)?.as_bytes())?;
+                    // Below 0x20, and not one with a short form.
+                    if c >= 0x20 || matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                        return None;
+                    }
+                    char::from(c)
                 }
-                [b] if *b >= 0x20 => out.push(*b),
                 _ => return None,
+            };
+            out.push(c);
+            out.push_str(self.take_until(special)?);
+            if self.member("\"") {
+                return Some(out);
             }
         }
     }
@@ -814,36 +813,28 @@ impl<'a> Reader<'a> {
 
     /// A [`Hash32`]: 64 lowercase hex digits in quotes.
     fn hash(&mut self) -> Option<Hash32> {
-        self.lit(b"\"")?;
-        let h = crate::hash::decode_lower_hex(self.take(64)?)?;
-        self.lit(b"\"")?;
+        self.lit("\"")?;
+        let h = crate::hash::decode_lower_hex(self.take(64)?.as_bytes())?;
+        self.lit("\"")?;
         Some(Hash32(h))
     }
 
     /// An [`Action`] by its wire name.
     fn action(&mut self) -> Option<Action> {
-        self.lit(b"\"")?;
-        let end = self.rest.iter().position(|&b| b == b'"')?;
-        let name = self.take(end)?;
-        self.lit(b"\"")?;
-        Action::ALL
-            .into_iter()
-            .find(|a| a.as_str().as_bytes() == name)
+        self.lit("\"")?;
+        let name = self.take_until(|b| b == b'"')?;
+        self.lit("\"")?;
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
     }
 
     /// A non-negative integer as [`encoding::write_u64_unchecked`] writes
     /// it: decimal digits, no leading zero (except `0` itself).
     fn integer(&mut self) -> Option<u64> {
-        let n = self
-            .rest
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(self.rest.len());
-        let digits = self.take(n)?;
-        if digits.is_empty() || (digits.len() > 1 && digits.first() == Some(&b'0')) {
+        let digits = self.take_until(|b| !b.is_ascii_digit())?;
+        if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
             return None;
         }
-        digits.iter().try_fold(0u64, |v, &d| {
+        digits.bytes().try_fold(0u64, |v, d| {
             v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
         })
     }
@@ -852,16 +843,16 @@ impl<'a> Reader<'a> {
     /// writes it (each integer at most 2^53).
     fn metrics(&mut self) -> Option<Metrics> {
         let mut m = Metrics::default();
-        self.lit(b"{")?;
+        self.lit("{")?;
         let mut members = 0;
         for (key, slot) in [
-            (&b"\"cost_micros\":"[..], &mut m.cost_micros),
-            (b"\"input_tokens\":", &mut m.input_tokens),
-            (b"\"latency_ms\":", &mut m.latency_ms),
-            (b"\"output_tokens\":", &mut m.output_tokens),
+            ("\"cost_micros\":", &mut m.cost_micros),
+            ("\"input_tokens\":", &mut m.input_tokens),
+            ("\"latency_ms\":", &mut m.latency_ms),
+            ("\"output_tokens\":", &mut m.output_tokens),
         ] {
             let mut r = Reader { rest: self.rest };
-            if members > 0 && r.lit(b",").is_none() {
+            if members > 0 && !r.member(",") {
                 continue;
             }
             if r.member(key) {
@@ -874,49 +865,49 @@ impl<'a> Reader<'a> {
                 self.rest = r.rest;
             }
         }
-        self.lit(b"}")?;
+        self.lit("}")?;
         (members > 0).then_some(m)
     }
 
     /// A number as [`encoding::write_f64`] writes a [`Finite`]: the token
-    /// is parsed, and must be what writing the parsed value gives.
+    /// is parsed, and must be what writing the parsed value gives (known
+    /// without writing it for a short plain decimal, see
+    /// [`is_short_plain_decimal`]).
     fn finite(&mut self) -> Option<Finite> {
-        let n = self
-            .rest
-            .iter()
-            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e'))
-            .unwrap_or(self.rest.len());
-        let token = self.take(n)?;
-        let x = Finite::new(std::str::from_utf8(token).ok()?.parse::<f64>().ok()?).ok()?;
+        let token = self.take_until(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e'))?;
+        let x = Finite::new(token.parse::<f64>().ok()?).ok()?;
+        if is_short_plain_decimal(token) {
+            return Some(x);
+        }
         let mut again = Vec::with_capacity(24);
         encoding::write_f64(&mut again, x.get(), "").ok()?;
-        (again == token).then_some(x)
+        (again == token.as_bytes()).then_some(x)
     }
 
     /// A [`Check`], as [`Check::write_canonical`] writes it.
     fn check(&mut self) -> Option<Check> {
-        self.lit(b"{")?;
-        let detail = if self.member(b"\"detail\":") {
+        self.lit("{")?;
+        let detail = if self.member("\"detail\":") {
             let d = self.text()?;
-            self.lit(b",")?;
+            self.lit(",")?;
             Some(d)
         } else {
             None
         };
-        self.lit(b"\"fired\":")?;
-        let fired = if self.member(b"true") {
+        self.lit("\"fired\":")?;
+        let fired = if self.member("true") {
             true
         } else {
-            self.lit(b"false")?;
+            self.lit("false")?;
             false
         };
-        self.lit(b",\"name\":")?;
+        self.lit(",\"name\":")?;
         let name = self.code()?;
-        let score = self.optional(b",\"score\":", Reader::finite)?;
-        let threshold = self.optional(b",\"threshold\":", Reader::finite)?;
-        self.lit(b",\"version\":")?;
+        let score = self.optional(",\"score\":", Reader::finite)?;
+        let threshold = self.optional(",\"threshold\":", Reader::finite)?;
+        self.lit(",\"version\":")?;
         let version = self.code()?;
-        self.lit(b"}")?;
+        self.lit("}")?;
         Some(Check {
             detail,
             fired,
@@ -926,6 +917,49 @@ impl<'a> Reader<'a> {
             version,
         })
     }
+}
+
+/// Whether `token` is, as it stands, what [`encoding::write_f64`] writes
+/// for the double nearest to it, for plain decimals of at most 15
+/// significant digits: `0`, or an optional `-`, an integer part without
+/// leading zeros, and a fraction (if any) that does not end in `0`, with
+/// at most five zeros between the point and the first significant digit
+/// when the integer part is `0` (so the value is at least 1e-6).
+///
+/// Why: ECMAScript prints a number (RFC 8785 §3.2.2.3) as its shortest
+/// round-tripping digits, in this plain form when its decimal exponent `n`
+/// has -6 < n ≤ 21 (|x| < 1e21 holds for any [`Finite`]). Distinct
+/// decimals of at most 15 significant digits never round to the same
+/// double (DBL_DIG = 15; the values here are normal), so the shortest
+/// digits of the double nearest to such a token are the token's own, and
+/// the plain form of them is the token. Tested against the printer.
+fn is_short_plain_decimal(token: &str) -> bool {
+    if token == "0" {
+        return true;
+    }
+    let unsigned = token.strip_prefix('-').unwrap_or(token);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !all_digits(int) || !all_digits(frac) {
+        return false;
+    }
+    if unsigned.contains('.') && (frac.is_empty() || frac.ends_with('0')) {
+        return false;
+    }
+    let significant = if int == "0" {
+        let zeros = frac.len() - frac.trim_start_matches('0').len();
+        if frac.is_empty() || zeros > 5 {
+            return false;
+        }
+        frac.len() - zeros
+    } else if int.starts_with('0') {
+        return false;
+    } else if frac.is_empty() {
+        int.trim_end_matches('0').len()
+    } else {
+        int.len() + frac.len()
+    };
+    significant <= 15
 }
 
 #[cfg(test)]
@@ -1551,5 +1585,103 @@ mod tests {
         }
         // The valid ones above are read directly (the test is not vacuous).
         assert!(accepted >= 30, "{accepted}");
+    }
+
+    /// Number tokens: plain decimals around the 15-digit and 1e-6 limits,
+    /// what the printer writes, and arbitrary number-like text.
+    fn number_token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (
+                "-?",
+                "0|[1-9][0-9]{0,16}",
+                proptest::option::of("[0-9]{0,17}[1-9]")
+            )
+                .prop_map(|(sign, int, frac)| match frac {
+                    Some(f) => format!("{sign}{int}.{f}"),
+                    None => format!("{sign}{int}"),
+                }),
+            "-?0\\.0{0,7}[1-9][0-9]{0,16}",
+            "-?[1-9]0{0,17}",
+            "[-0-9.e+]{1,22}",
+            finite().prop_map(|x| {
+                let mut v = Vec::new();
+                encoding::write_f64(&mut v, x, "").unwrap();
+                String::from_utf8(v).unwrap()
+            }),
+        ]
+    }
+
+    /// The printer's answer for `token`: whether writing the double nearest
+    /// to it gives it back (as [`Reader::finite`] checks when it must).
+    fn printed_as_it_stands(token: &str) -> Option<bool> {
+        let x = Finite::new(token.parse::<f64>().ok()?).ok()?;
+        let mut again = Vec::new();
+        encoding::write_f64(&mut again, x.get(), "").unwrap();
+        Some(again == token.as_bytes())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// A token the shortcut accepts is one the printer writes as it
+        /// stands (the shortcut may leave some of those to the printer).
+        #[test]
+        fn short_plain_decimals_are_printed_as_they_stand(t in number_token()) {
+            if is_short_plain_decimal(&t) {
+                // (`None`: beyond 2^53, refused before the shortcut.)
+                prop_assert_ne!(printed_as_it_stands(&t), Some(false), "{}", t);
+            }
+        }
+    }
+
+    #[test]
+    fn short_plain_decimal_limits() {
+        for (t, short) in [
+            ("0", true),
+            ("-0", false),
+            ("0.0", false),
+            ("1.0", false),
+            ("1", true),
+            ("-1", true),
+            ("01", false),
+            (".5", false),
+            ("5.", false),
+            ("0.5", true),
+            ("-0.25", true),
+            ("0.000001", true),
+            ("0.0000001", false),
+            ("0.000001234567890123456", false),
+            ("0.00000123456789012345", true),
+            ("123456789012345", true),
+            ("1234567890123456", false),
+            ("1000000000000000", true),
+            ("9007199254740992", false),
+            ("12345678.9012345", true),
+            ("12345678.90123456", false),
+            ("0.30000000000000004", false),
+            ("1e-7", false),
+            ("1e+21", false),
+            ("+1", false),
+            ("--1", false),
+            ("1.2.3", false),
+        ] {
+            assert_eq!(is_short_plain_decimal(t), short, "{t}");
+            if short {
+                assert_eq!(printed_as_it_stands(t), Some(true), "{t}");
+            }
+        }
+        // Every plain decimal of up to 15 nines, at every point position.
+        for k in 1..=15 {
+            let digits = "9".repeat(k);
+            for point in 0..=k {
+                let t = match point {
+                    0 => format!("0.{digits}"),
+                    p if p == k => digits.clone(),
+                    p => format!("{}.{}", &digits[..p], &digits[p..]),
+                };
+                assert!(is_short_plain_decimal(&t), "{t}");
+                assert_eq!(printed_as_it_stands(&t), Some(true), "{t}");
+            }
+        }
     }
 }
