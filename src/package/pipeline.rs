@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -29,11 +30,11 @@ use crate::report::Location;
 use crate::segment::{Irregular, SegmentStream};
 
 /// Lines per batch handed to a worker.
-pub(crate) const BATCH: usize = 1024;
+pub(crate) const BATCH: usize = 2048;
 /// Lines between two progress reports (and at the end of each batch).
 const PROGRESS_EVERY: u64 = 256;
 /// Batches read ahead of the one being consumed, per thread.
-const IN_FLIGHT_PER_THREAD: usize = 3;
+const IN_FLIGHT_PER_THREAD: usize = 2;
 /// Most worker threads used.
 const MAX_WORKERS: usize = 16;
 
@@ -110,15 +111,19 @@ pub(crate) fn run(
     let workers = workers();
     let limit = in_flight(workers);
     let (work_tx, work_rx) = mpsc::sync_channel::<Job>(limit);
-    let work_rx = Mutex::new(work_rx);
+    let queue = Queue {
+        rx: Mutex::new(work_rx),
+        waiting: AtomicUsize::new(0),
+    };
     let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Prepared>)>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
+            let queue = &queue;
             scope.spawn(move || loop {
-                let job = work_rx.lock().recv();
+                let job = queue.rx.lock().recv();
                 let Ok(job) = job else { break };
+                queue.waiting.fetch_sub(1, Ordering::Relaxed);
                 if done_tx.send(prepare(job)).is_err() {
                     break;
                 }
@@ -160,6 +165,7 @@ pub(crate) fn run(
                 lines: batch,
                 keys: Arc::clone(&keys),
             };
+            queue.waiting.fetch_add(1, Ordering::Relaxed);
             if work_tx.send(job).is_err() {
                 break;
             }
@@ -169,7 +175,7 @@ pub(crate) fn run(
                 feeder.take(done);
             }
             while sent - feeder.next >= limit as u64 && feeder.result.is_ok() {
-                match next_done(&work_rx, &done_rx) {
+                match queue.next_done(workers, &done_rx) {
                     Some(done) => feeder.take(done),
                     None => break,
                 }
@@ -177,7 +183,7 @@ pub(crate) fn run(
         }
         drop(work_tx);
         while feeder.next < sent && feeder.result.is_ok() {
-            match next_done(&work_rx, &done_rx) {
+            match queue.next_done(workers, &done_rx) {
                 Some(done) => feeder.take(done),
                 None => break,
             }
@@ -186,18 +192,35 @@ pub(crate) fn run(
     })
 }
 
-/// A finished batch: one still waiting in the queue, prepared on this
-/// thread (caller runs), or else the next one a worker finishes; `None`
-/// when the workers are gone.
-fn next_done(
-    work_rx: &Mutex<mpsc::Receiver<Job>>,
-    done_rx: &mpsc::Receiver<(u64, Vec<Prepared>)>,
-) -> Option<(u64, Vec<Prepared>)> {
-    // A worker waiting on an empty queue holds the lock: nothing waits then.
-    let waiting = work_rx.try_lock().and_then(|rx| rx.try_recv().ok());
-    match waiting {
-        Some(job) => Some(prepare(job)),
-        None => done_rx.recv().ok(),
+/// The batches sent to the workers and not yet taken.
+struct Queue {
+    rx: Mutex<mpsc::Receiver<Job>>,
+    /// How many wait (counted up before each send, down after each take).
+    waiting: AtomicUsize,
+}
+
+impl Queue {
+    /// A finished batch: one still waiting, prepared on this thread
+    /// (caller runs) when more wait than there are `workers` to take them
+    /// next, so that no worker runs dry meanwhile; or else the next one a
+    /// worker finishes. `None` when the workers are gone.
+    fn next_done(
+        &self,
+        workers: usize,
+        done_rx: &mpsc::Receiver<(u64, Vec<Prepared>)>,
+    ) -> Option<(u64, Vec<Prepared>)> {
+        let spare = self.waiting.load(Ordering::Relaxed) > workers;
+        // A worker waiting on an empty queue holds the lock: none waits then.
+        let job = spare
+            .then(|| self.rx.try_lock().and_then(|rx| rx.try_recv().ok()))
+            .flatten();
+        match job {
+            Some(job) => {
+                self.waiting.fetch_sub(1, Ordering::Relaxed);
+                Some(prepare(job))
+            }
+            None => done_rx.recv().ok(),
+        }
     }
 }
 
