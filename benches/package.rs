@@ -140,15 +140,25 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-/// `--write DIR N`: writes the two packages of N receipts for whole-program runs.
+/// `--write DIR N`: writes the two packages of N receipts for whole-program
+/// runs, and prints how long each export took (the store is built first,
+/// outside the timing).
 fn write(dir: &str, n: u64) {
     std::fs::create_dir_all(dir).unwrap();
     for (label, mode) in modes() {
         let path = std::path::Path::new(dir).join(format!("{label}_{n}.zip"));
         let s = store(mode, n);
-        let mut f = std::fs::File::create(&path).unwrap();
+        let f = std::fs::File::create(&path).unwrap();
+        let mut f = std::io::BufWriter::new(f);
+        let start = std::time::Instant::now();
         export_package(&*s, &log_name(), &*signer(), &Scope::All, &mut f).unwrap();
-        println!("wrote {}", path.display());
+        std::io::Write::flush(&mut f).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "wrote {} (export: {secs:.2} s, {:.0} receipts/s)",
+            path.display(),
+            n as f64 / secs
+        );
     }
     println!("key {}", signer().verifier_key());
 }
