@@ -226,10 +226,12 @@ impl DecisionReceipt {
     /// # Errors
     /// A description of the first rule broken.
     pub fn check_rules(&self) -> Result<(), String> {
+        // The direct reader's check-only path (`read::Rules`) applies the
+        // same rules through the same predicates, value by value.
         if self
             .pii
             .iter()
-            .any(|p| p.count == 0 || p.category.is_empty())
+            .any(|p| !pii_is_counted(&p.category, p.count))
         {
             return Err("pii lists only non-empty categories with counts of at least 1".into());
         }
@@ -239,7 +241,7 @@ impl DecisionReceipt {
         if self
             .checks
             .iter()
-            .any(|c| c.detail.as_ref().is_some_and(|d| d.len() > MAX_TEXT_BYTES))
+            .any(|c| c.detail.as_ref().is_some_and(|d| !text_fits(d)))
         {
             return Err(format!(
                 "a check detail is longer than {MAX_TEXT_BYTES} bytes"
@@ -251,18 +253,33 @@ impl DecisionReceipt {
                 crate::provenance::MAX_PROVENANCE
             ));
         }
-        // Three dot-separated parts of 1–3 ASCII digits (no allocation:
-        // this runs on every append).
-        let mut parts = 0;
-        let well_formed = self.unicode.split('.').all(|p| {
-            parts += 1;
-            !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit())
-        });
-        if !well_formed || parts != 3 {
+        if !unicode_is_well_formed(&self.unicode) {
             return Err("unicode must be major.minor.patch".into());
         }
         crate::shred::check_sealed_rules(&self.sealed)
     }
+}
+
+/// A PII count of [`DecisionReceipt::check_rules`]: a non-empty category,
+/// counted at least once.
+fn pii_is_counted(category: &str, count: u32) -> bool {
+    count != 0 && !category.is_empty()
+}
+
+/// A free text of at most [`MAX_TEXT_BYTES`].
+fn text_fits(text: &str) -> bool {
+    text.len() <= MAX_TEXT_BYTES
+}
+
+/// A Unicode version `major.minor.patch`: three dot-separated parts of
+/// 1–3 ASCII digits (no allocation: this runs on every append).
+fn unicode_is_well_formed(version: &str) -> bool {
+    let mut parts = 0;
+    let well_formed = version.split('.').all(|p| {
+        parts += 1;
+        !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit())
+    });
+    well_formed && parts == 3
 }
 
 impl DecisionReceipt {

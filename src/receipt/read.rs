@@ -1,12 +1,24 @@
 //! The direct reader of canonical decision bodies: the inverse of the
-//! direct writer in [`super`], used by `Body::from_known_canonical`.
+//! direct writer in [`super`], used by `Body::from_known_canonical` (which
+//! keeps the receipt) and `Body::check_known_canonical` (which only needs
+//! to know that the body is accepted).
+//!
+//! One grammar ([`read`]) hands each value it reads to a [`Sink`]:
+//! [`Build`] keeps it in a receipt, [`Rules`] checks it against the rules
+//! of [`DecisionReceipt::check_rules`] and drops it, so that a body is
+//! checked without building its strings and lists.
+
+use std::borrow::Cow;
 
 use super::{
-    write_array, write_sealed, Action, Check, DecisionReceipt, Finite, Metrics, ModelRef, PiiCount,
+    pii_is_counted, text_fits, unicode_is_well_formed, write_array, write_sealed, Action, Check,
+    DecisionReceipt, Finite, Metrics, ModelRef, PiiCount,
 };
 use crate::encoding;
 use crate::hash::Hash32;
 use crate::id::{Code, EntryId, ExternalId};
+use crate::provenance::{Provenance, MAX_PROVENANCE};
+use crate::shred::SealedField;
 
 impl DecisionReceipt {
     /// Reads back exactly what [`DecisionReceipt::write_canonical`] writes:
@@ -19,96 +31,248 @@ impl DecisionReceipt {
     /// then takes the full path, which gives the verdict and its error.
     /// The rules ([`DecisionReceipt::check_rules`]) are not checked here.
     pub(crate) fn read_canonical(bytes: &[u8]) -> Option<DecisionReceipt> {
-        // One UTF-8 check for the whole body; every piece is then a `str`.
-        let mut r = Reader {
-            rest: std::str::from_utf8(bytes).ok()?,
+        let mut build = Build::new();
+        read(bytes, &mut build)?;
+        Some(build.0)
+    }
+
+    /// Whether [`DecisionReceipt::read_canonical`] reads `bytes` as a
+    /// receipt that keeps [`DecisionReceipt::check_rules`], found by the
+    /// same reader without building the receipt. `false` is not a
+    /// rejection: the caller then takes the full path, as for `None`.
+    pub(crate) fn check_canonical(bytes: &[u8]) -> bool {
+        read(bytes, &mut Rules::default()).is_some()
+    }
+}
+
+/// One value of a decision body, as [`read`] hands it to a [`Sink`]: in
+/// the writer's form, texts unescaped but not yet checked as the
+/// [`Code`] or [`ExternalId`] their member holds (the sink does that).
+enum Part<'a> {
+    Action(Action),
+    Check(CheckPart<'a>),
+    Input(Hash32),
+    Metrics(Metrics),
+    Model(Option<Hash32>, Cow<'a, str>),
+    Output(Hash32),
+    Parent(EntryId),
+    Pii(Cow<'a, str>, u32),
+    Provenance(Vec<Provenance>),
+    Reason(Cow<'a, str>),
+    Sealed(Vec<SealedField>),
+    SessionId(Cow<'a, str>),
+    State(Hash32),
+    Tag(Cow<'a, str>),
+    TraceId(Cow<'a, str>),
+    Unicode(Cow<'a, str>),
+}
+
+/// A [`Check`] as read: its name and version not yet checked as codes.
+struct CheckPart<'a> {
+    detail: Option<Cow<'a, str>>,
+    fired: bool,
+    name: Cow<'a, str>,
+    score: Option<Finite>,
+    threshold: Option<Finite>,
+    version: Cow<'a, str>,
+}
+
+/// What [`read`] does with the values it reads.
+trait Sink<'a> {
+    /// Takes the next value; `None` refuses the body.
+    fn take(&mut self, part: Part<'a>) -> Option<()>;
+}
+
+/// Keeps what is read as a receipt. It starts empty; [`read`] succeeds
+/// only after handing over every required member (`action`, `input`,
+/// `unicode`), which replaces the placeholder.
+struct Build(DecisionReceipt);
+
+impl Build {
+    fn new() -> Build {
+        Build(DecisionReceipt {
+            action: Action::Allow,
+            checks: Vec::new(),
+            input: Hash32::ZERO,
+            metrics: Metrics::default(),
+            model: None,
+            output: None,
+            parents: Vec::new(),
+            pii: Vec::new(),
+            provenance: Vec::new(),
+            reasons: Vec::new(),
+            sealed: Vec::new(),
+            session_id: None,
+            state: None,
+            tags: Vec::new(),
+            trace_id: None,
+            unicode: String::new(),
+        })
+    }
+}
+
+impl<'a> Sink<'a> for Build {
+    fn take(&mut self, part: Part<'a>) -> Option<()> {
+        let r = &mut self.0;
+        match part {
+            Part::Action(a) => r.action = a,
+            Part::Check(c) => {
+                let CheckPart {
+                    detail,
+                    fired,
+                    name,
+                    score,
+                    threshold,
+                    version,
+                } = c;
+                r.checks.push(Check {
+                    detail: detail.map(Cow::into_owned),
+                    fired,
+                    name: Code::new(name).ok()?,
+                    score,
+                    threshold,
+                    version: Code::new(version).ok()?,
+                });
+            }
+            Part::Input(h) => r.input = h,
+            Part::Metrics(m) => r.metrics = m,
+            Part::Model(config, id) => {
+                r.model = Some(ModelRef {
+                    config,
+                    id: ExternalId::new(id).ok()?,
+                });
+            }
+            Part::Output(h) => r.output = Some(h),
+            Part::Parent(p) => r.parents.push(p),
+            Part::Pii(category, count) => r.pii.push(PiiCount {
+                category: category.into_owned(),
+                count,
+            }),
+            Part::Provenance(p) => r.provenance = p,
+            Part::Reason(c) => r.reasons.push(Code::new(c).ok()?),
+            Part::Sealed(s) => r.sealed = s,
+            Part::SessionId(id) => r.session_id = Some(ExternalId::new(id).ok()?),
+            Part::State(h) => r.state = Some(h),
+            Part::Tag(c) => r.tags.push(Code::new(c).ok()?),
+            Part::TraceId(id) => r.trace_id = Some(ExternalId::new(id).ok()?),
+            Part::Unicode(u) => r.unicode = u.into_owned(),
+        }
+        Some(())
+    }
+}
+
+/// Checks what is read as [`Build`] and then [`DecisionReceipt::check_rules`]
+/// would, and keeps nothing but the last PII category (the categories
+/// must ascend).
+#[derive(Default)]
+struct Rules<'a> {
+    last_category: Option<Cow<'a, str>>,
+}
+
+impl<'a> Sink<'a> for Rules<'a> {
+    fn take(&mut self, part: Part<'a>) -> Option<()> {
+        let ok = match part {
+            Part::Action(_)
+            | Part::Input(_)
+            | Part::Metrics(_)
+            | Part::Output(_)
+            | Part::Parent(_)
+            | Part::State(_) => true,
+            Part::Check(c) => {
+                Code::validate(&c.name).is_ok()
+                    && Code::validate(&c.version).is_ok()
+                    && c.detail.is_none_or(|d| text_fits(&d))
+            }
+            Part::Model(_, id) | Part::SessionId(id) | Part::TraceId(id) => {
+                ExternalId::validate(&id).is_ok()
+            }
+            Part::Pii(category, count) => {
+                let ascends = self
+                    .last_category
+                    .as_ref()
+                    .is_none_or(|last| **last < *category);
+                let ok = pii_is_counted(&category, count) && ascends;
+                self.last_category = Some(category);
+                ok
+            }
+            Part::Provenance(p) => p.len() <= MAX_PROVENANCE,
+            Part::Reason(c) | Part::Tag(c) => Code::validate(&c).is_ok(),
+            Part::Sealed(s) => crate::shred::check_sealed_rules(&s).is_ok(),
+            Part::Unicode(u) => unicode_is_well_formed(&u),
         };
-        r.lit("{\"action\":")?;
-        let action = r.action()?;
-        let checks = r.list(",\"checks\":", Reader::check)?;
-        r.lit(",\"input\":")?;
-        let input = r.hash()?;
-        let metrics = if r.member(",\"metrics\":") {
-            r.metrics()?
-        } else {
-            Metrics::default()
-        };
-        let model = if r.member(",\"model\":{") {
-            let config = if r.member("\"config\":") {
-                let c = r.hash()?;
-                r.lit(",")?;
-                Some(c)
-            } else {
-                None
-            };
-            r.lit("\"id\":")?;
-            let id = r.external_id()?;
-            r.lit("}")?;
-            Some(ModelRef { config, id })
+        ok.then_some(())
+    }
+}
+
+/// Reads `bytes` as the writer's form of a receipt, handing each value to
+/// `sink` as it comes; `None` for anything else or when `sink` refuses.
+fn read<'a>(bytes: &'a [u8], sink: &mut impl Sink<'a>) -> Option<()> {
+    // One UTF-8 check for the whole body; every piece is then a `str`.
+    let mut r = Reader {
+        rest: std::str::from_utf8(bytes).ok()?,
+    };
+    r.lit("{\"action\":")?;
+    sink.take(Part::Action(r.action()?))?;
+    r.list(",\"checks\":", |r| sink.take(Part::Check(r.check()?)))?;
+    r.lit(",\"input\":")?;
+    sink.take(Part::Input(r.hash()?))?;
+    r.optional(",\"metrics\":", |r| sink.take(Part::Metrics(r.metrics()?)))?;
+    r.optional(",\"model\":{", |r| {
+        let config = if r.member("\"config\":") {
+            let c = r.hash()?;
+            r.lit(",")?;
+            Some(c)
         } else {
             None
         };
-        let output = r.optional(",\"output\":", Reader::hash)?;
-        let parents = r.list(",\"parents\":", |r| {
-            r.lit("\"")?;
-            let id = crate::hash::decode_lower_hex(r.take(32)?.as_bytes())?;
-            r.lit("\"")?;
-            Some(EntryId(id))
-        })?;
-        let pii = r.list(",\"pii\":", |r| {
-            r.lit("{\"category\":")?;
-            let category = r.text()?;
-            r.lit(",\"count\":")?;
-            let count = u32::try_from(r.integer()?).ok()?;
-            r.lit("}")?;
-            Some(PiiCount { category, count })
-        })?;
-        // Provenance and sealed fields are rare: their array is decoded by
-        // serde and must be exactly what the writer writes for the result.
-        let provenance: Vec<crate::provenance::Provenance> = if r.member(",\"provenance\":") {
-            let text = r.array_text()?;
-            let p: Vec<crate::provenance::Provenance> = serde_json::from_str(text).ok()?;
-            let same = encoding::to_canonical_record(&p).ok()?;
-            (!p.is_empty() && same == text.as_bytes()).then_some(p)?
-        } else {
-            Vec::new()
-        };
-        let reasons = r.list(",\"reasons\":", Reader::code)?;
-        let sealed: Vec<crate::shred::SealedField> = if r.member(",\"sealed\":") {
-            let text = r.array_text()?;
-            let s: Vec<crate::shred::SealedField> = serde_json::from_str(text).ok()?;
-            let mut same = Vec::with_capacity(text.len());
-            write_array(&mut same, &s, write_sealed).ok()?;
-            (!s.is_empty() && same == text.as_bytes()).then_some(s)?
-        } else {
-            Vec::new()
-        };
-        let session_id = r.optional(",\"session_id\":", Reader::external_id)?;
-        let state = r.optional(",\"state\":", Reader::hash)?;
-        let tags = r.list(",\"tags\":", Reader::code)?;
-        let trace_id = r.optional(",\"trace_id\":", Reader::external_id)?;
-        r.lit(",\"unicode\":")?;
-        let unicode = r.text()?;
+        r.lit("\"id\":")?;
+        let id = r.text()?;
         r.lit("}")?;
-        r.rest.is_empty().then_some(DecisionReceipt {
-            action,
-            checks,
-            input,
-            metrics,
-            model,
-            output,
-            parents,
-            pii,
-            provenance,
-            reasons,
-            sealed,
-            session_id,
-            state,
-            tags,
-            trace_id,
-            unicode,
-        })
-    }
+        sink.take(Part::Model(config, id))
+    })?;
+    r.optional(",\"output\":", |r| sink.take(Part::Output(r.hash()?)))?;
+    r.list(",\"parents\":", |r| {
+        r.lit("\"")?;
+        let id = crate::hash::decode_lower_hex(r.take(32)?.as_bytes())?;
+        r.lit("\"")?;
+        sink.take(Part::Parent(EntryId(id)))
+    })?;
+    r.list(",\"pii\":", |r| {
+        r.lit("{\"category\":")?;
+        let category = r.text()?;
+        r.lit(",\"count\":")?;
+        let count = u32::try_from(r.integer()?).ok()?;
+        r.lit("}")?;
+        sink.take(Part::Pii(category, count))
+    })?;
+    // Provenance and sealed fields are rare: their array is decoded by
+    // serde and must be exactly what the writer writes for the result.
+    r.optional(",\"provenance\":", |r| {
+        let text = r.array_text()?;
+        let p: Vec<Provenance> = serde_json::from_str(text).ok()?;
+        let same = encoding::to_canonical_record(&p).ok()?;
+        (!p.is_empty() && same == text.as_bytes()).then_some(())?;
+        sink.take(Part::Provenance(p))
+    })?;
+    r.list(",\"reasons\":", |r| sink.take(Part::Reason(r.text()?)))?;
+    r.optional(",\"sealed\":", |r| {
+        let text = r.array_text()?;
+        let s: Vec<SealedField> = serde_json::from_str(text).ok()?;
+        let mut same = Vec::with_capacity(text.len());
+        write_array(&mut same, &s, write_sealed).ok()?;
+        (!s.is_empty() && same == text.as_bytes()).then_some(())?;
+        sink.take(Part::Sealed(s))
+    })?;
+    r.optional(",\"session_id\":", |r| {
+        sink.take(Part::SessionId(r.text()?))
+    })?;
+    r.optional(",\"state\":", |r| sink.take(Part::State(r.hash()?)))?;
+    r.list(",\"tags\":", |r| sink.take(Part::Tag(r.text()?)))?;
+    r.optional(",\"trace_id\":", |r| sink.take(Part::TraceId(r.text()?)))?;
+    r.lit(",\"unicode\":")?;
+    sink.take(Part::Unicode(r.text()?))?;
+    r.lit("}")?;
+    r.rest.is_empty().then_some(())
 }
 
 /// The inverse of the direct writers above, over the text not yet read.
@@ -143,36 +307,27 @@ impl<'a> Reader<'a> {
         self.take(n)
     }
 
-    /// An optional value: written after `key` only when present.
-    fn optional<T>(
-        &mut self,
-        key: &str,
-        item: impl FnOnce(&mut Self) -> Option<T>,
-    ) -> Option<Option<T>> {
+    /// An optional value: written after `key` only when present, then
+    /// read by `item`.
+    fn optional(&mut self, key: &str, item: impl FnOnce(&mut Self) -> Option<()>) -> Option<()> {
         if self.member(key) {
-            item(self).map(Some)
+            item(self)
         } else {
-            Some(None)
+            Some(())
         }
     }
 
     /// A list: written after `key` only when not empty, as [`write_array`]
-    /// writes it (`[a,b,…]`).
-    fn list<T>(
-        &mut self,
-        key: &str,
-        mut item: impl FnMut(&mut Self) -> Option<T>,
-    ) -> Option<Vec<T>> {
+    /// writes it (`[a,b,…]`), each item read by `item`.
+    fn list(&mut self, key: &str, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         if !self.member(key) {
-            return Some(Vec::new());
+            return Some(());
         }
         self.lit("[")?;
-        let mut items = Vec::with_capacity(1);
         loop {
-            items.push(item(self)?);
+            item(self)?;
             if !self.member(",") {
-                self.lit("]")?;
-                return Some(items);
+                return self.lit("]");
             }
         }
     }
@@ -213,13 +368,13 @@ impl<'a> Reader<'a> {
     /// A string as [`encoding::write_string`] writes it: characters other
     /// than `"`, `\` and C0 controls as they are; those by their one
     /// escape each (`\"`, `\\`, `\b \t \n \f \r`, else `\u00xx` in lower
-    /// case).
-    fn text(&mut self) -> Option<String> {
+    /// case). Borrowed from the body unless it has an escape.
+    fn text(&mut self) -> Option<Cow<'a, str>> {
         let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
         self.lit("\"")?;
         let head = self.take_until(special)?;
         if self.member("\"") {
-            return Some(head.to_owned());
+            return Some(Cow::Borrowed(head));
         }
         let mut out = String::from(head);
         loop {
@@ -245,19 +400,9 @@ impl<'a> Reader<'a> {
             out.push(c);
             out.push_str(self.take_until(special)?);
             if self.member("\"") {
-                return Some(out);
+                return Some(Cow::Owned(out));
             }
         }
-    }
-
-    /// A [`Code`].
-    fn code(&mut self) -> Option<Code> {
-        Code::new(self.text()?).ok()
-    }
-
-    /// An [`ExternalId`].
-    fn external_id(&mut self) -> Option<ExternalId> {
-        ExternalId::new(self.text()?).ok()
     }
 
     /// A [`Hash32`]: 64 lowercase hex digits in quotes.
@@ -334,7 +479,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A [`Check`], as [`Check::write_canonical`] writes it.
-    fn check(&mut self) -> Option<Check> {
+    fn check(&mut self) -> Option<CheckPart<'a>> {
         self.lit("{")?;
         let detail = if self.member("\"detail\":") {
             let d = self.text()?;
@@ -351,13 +496,21 @@ impl<'a> Reader<'a> {
             false
         };
         self.lit(",\"name\":")?;
-        let name = self.code()?;
-        let score = self.optional(",\"score\":", Reader::finite)?;
-        let threshold = self.optional(",\"threshold\":", Reader::finite)?;
+        let name = self.text()?;
+        let score = if self.member(",\"score\":") {
+            Some(self.finite()?)
+        } else {
+            None
+        };
+        let threshold = if self.member(",\"threshold\":") {
+            Some(self.finite()?)
+        } else {
+            None
+        };
         self.lit(",\"version\":")?;
-        let version = self.code()?;
+        let version = self.text()?;
         self.lit("}")?;
-        Some(Check {
+        Some(CheckPart {
             detail,
             fired,
             name,
@@ -426,14 +579,25 @@ mod tests {
     /// The new and the old decoding of `bytes` agree: the same body (also
     /// by its Debug text, which tells -0.0 from 0.0) or the same error.
     /// Whenever the direct reader returns a receipt, its canonical form is
-    /// `bytes`. Returns whether the direct reader returned one.
+    /// `bytes`. The check-only path gives the old path's answer (no key,
+    /// or the same error), and checks without building exactly what the
+    /// direct reader reads within the rules. Returns whether the direct
+    /// reader returned a receipt.
     fn same_verdict(bytes: &[u8]) -> bool {
         let new = Body::from_known_canonical(EntryKind::Decision, bytes);
         let old = Body::from_known_canonical_reencoded(EntryKind::Decision, bytes);
         let text = String::from_utf8_lossy(bytes);
         assert_eq!(new, old, "{text}");
         assert_eq!(format!("{new:?}"), format!("{old:?}"), "{text}");
-        match DecisionReceipt::read_canonical(bytes) {
+        let checked = Body::check_known_canonical(EntryKind::Decision, bytes);
+        assert_eq!(checked, old.map(Body::into_new_key), "{text}");
+        let read = DecisionReceipt::read_canonical(bytes);
+        assert_eq!(
+            DecisionReceipt::check_canonical(bytes),
+            read.as_ref().is_some_and(|r| r.check_rules().is_ok()),
+            "{text}"
+        );
+        match read {
             Some(r) => {
                 assert_eq!(r.to_canonical().unwrap(), bytes, "{text}");
                 true
@@ -534,6 +698,24 @@ mod tests {
             })
     }
 
+    /// [`any_receipt`]'s receipts made to keep the rules (PII sorted by
+    /// category, each once; a well-formed Unicode version), so that the
+    /// check-only path accepts them: half of the corpus below.
+    fn lawful_receipt() -> impl Strategy<Value = DecisionReceipt> {
+        (any_receipt(), "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}").prop_map(|(mut r, unicode)| {
+            r.pii.sort_by(|a, b| a.category.cmp(&b.category));
+            r.pii.dedup_by(|a, b| a.category == b.category);
+            r.unicode = unicode;
+            r
+        })
+    }
+
+    /// The receipts of the reader's tests: those of [`any_receipt`] (most
+    /// break a rule) and those of [`lawful_receipt`].
+    fn corpus() -> impl Strategy<Value = DecisionReceipt> {
+        prop_oneof![any_receipt(), lawful_receipt()]
+    }
+
     /// Bytes the mutations below splice in.
     const SPLICE: &[u8] = b"\"\\,:{}[]0123456789-+.eEnultrfa \x1f\x7f\x80\xc3\xa9\xff";
 
@@ -543,16 +725,18 @@ mod tests {
         /// The canonical bytes of any receipt are read back directly, as
         /// that receipt, with the old path's verdict.
         #[test]
-        fn direct_reader_reads_back_any_receipt(r in any_receipt()) {
+        fn direct_reader_reads_back_any_receipt(r in corpus()) {
             let bytes = r.to_canonical().unwrap();
+            let lawful = r.check_rules().is_ok();
             prop_assert_eq!(DecisionReceipt::read_canonical(&bytes), Some(r));
+            prop_assert_eq!(DecisionReceipt::check_canonical(&bytes), lawful);
             same_verdict(&bytes);
         }
 
         /// Every mutation of a receipt's value (as canonical bytes, and as
         /// serde_json's compact bytes) gets the old path's verdict.
         #[test]
-        fn direct_reader_agrees_on_mutated_values(r in any_receipt()) {
+        fn direct_reader_agrees_on_mutated_values(r in corpus()) {
             let v = serde_json::to_value(&r).unwrap();
             for m in mutations(&v) {
                 if let Ok(bytes) = encoding::canonical_value(&m) {
@@ -570,7 +754,7 @@ mod tests {
         /// deleted get the old path's verdict.
         #[test]
         fn direct_reader_agrees_on_mutated_bytes(
-            r in any_receipt(),
+            r in corpus(),
             edits in prop::collection::vec(
                 (any::<prop::sample::Index>(), 0u8..3, prop::sample::select(SPLICE.to_vec())),
                 1..4,
@@ -592,20 +776,164 @@ mod tests {
         }
     }
 
+    /// The decision body of the benchmark packages, into which the edge
+    /// cases below are spliced.
+    const EDGE_BODY: &str = concat!(
+        r#"{"action":"reject","checks":[{"detail":"ok","fired":false,"name":"toxicity","#,
+        r#""score":0.25,"threshold":0.5,"version":"v1"}],"#,
+        r#""input":"d76f36ed5f851e3d704778cec654530641adf8b0ee3c15c1a6802ba5688b9d69","#,
+        r#""metrics":{"latency_ms":120},"model":{"config":"#,
+        r#""e67d23e7820c49a8051dac2831f38290f5e72f66c8db5079eeb60d82f14894c0","id":"model-x"},"#,
+        r#""output":"799b6261bc8f8532aa9793379424142e5ab22e2720017faf116cf14959f0a0cf","#,
+        r#""pii":[{"category":"email","count":1}],"reasons":["policy.ok"],"#,
+        r#""tags":["eu_ai_act:art12"],"trace_id":"trace-0","unicode":"16.0.0"}"#
+    );
+
+    /// The check-only path at the edges of each rule of
+    /// [`DecisionReceipt::check_rules`] and of the codes and ids it checks
+    /// without building them: each case spliced into [`EDGE_BODY`], with
+    /// whether it is accepted without building; [`same_verdict`] compares
+    /// it with the old path.
+    #[test]
+    fn check_only_path_at_the_edges_of_the_rules() {
+        let record = r#"{"commitment":"c522f53d1ded71d46ce5838b906a39c453eca7235d6f3d852fd5f20181b2b818","source":"kb:doc-17","source_type":"document","trust":"trusted"}"#;
+        let records = |n: usize| {
+            format!(
+                r#","provenance":[{}],"reasons":"#,
+                vec![record; n].join(",")
+            )
+        };
+        let field = |name: &str| {
+            format!(
+                r#"{{"ct":"3XgXml8shJpqfffO2OiqsNKy6vuqRWeDjon5NxvpTaVhHg/XF+0b+IJV9T0gQ7M8","field":"{name}","key":"ccb135d81806bb2aabe2105ce3467c0c","nonce":"ef107acd35d899907e3531b8"}}"#
+            )
+        };
+        let fields = |names: &[&str]| {
+            let f: Vec<String> = names.iter().map(|n| field(n)).collect();
+            format!(r#","sealed":[{}],"tags":"#, f.join(","))
+        };
+        let detail = |text: String| format!(r#""detail":"{text}","#);
+        let pii = |cats: &[&str]| {
+            let p: Vec<String> = cats
+                .iter()
+                .map(|c| format!(r#"{{"category":"{c}","count":1}}"#))
+                .collect();
+            format!("[{}]", p.join(","))
+        };
+        let pii_at = r#"[{"category":"email","count":1}]"#;
+        let detail_at = r#""detail":"ok","#;
+        // Rules: the direct reader reads each of these; the rules decide.
+        let rules: Vec<(&str, String, bool)> = vec![
+            (pii_at, pii(&["a", "email"]), true),
+            (pii_at, pii(&["email", "a"]), false),
+            (pii_at, pii(&["email", "email"]), false),
+            (pii_at, pii(&["", "email"]), false),
+            (pii_at, pii(&["a", "ab", "b"]), true),
+            (pii_at, pii(&["a", "b", "ab"]), false),
+            // Sorted by the text, not by its escapes: "\u0001" < "\n".
+            (pii_at, pii(&[r"a\u0001", r"a\n"]), true),
+            (pii_at, pii(&[r"a\n", r"a\u0001"]), false),
+            (pii_at, pii(&[r#"a\"b"#, "ab"]), true),
+            (pii_at, pii(&["é", "z"]), false),
+            (pii_at, pii(&["z", "é"]), true),
+            (
+                pii_at,
+                r#"[{"category":"a","count":0},{"category":"b","count":1}]"#.into(),
+                false,
+            ),
+            (
+                pii_at,
+                r#"[{"category":"a","count":4294967295}]"#.into(),
+                true,
+            ),
+            (detail_at, detail("x".repeat(1024)), true),
+            (detail_at, detail("x".repeat(1025)), false),
+            (detail_at, detail(r"\n".repeat(1024)), true),
+            (detail_at, detail(r"\n".repeat(1025)), false),
+            (detail_at, detail(r"\u0001".repeat(1024)), true),
+            (detail_at, detail("é".repeat(512)), true),
+            (detail_at, detail("é".repeat(512) + "x"), false),
+            (detail_at, detail("😀".repeat(256)), true),
+            (detail_at, detail("😀".repeat(256) + "x"), false),
+            (detail_at, detail(String::new()), true),
+            (r#","reasons":"#, records(1), true),
+            (r#","reasons":"#, records(64), true),
+            (r#","reasons":"#, records(65), false),
+            (r#","tags":"#, fields(&["raw_input", "raw_output"]), true),
+            (r#","tags":"#, fields(&["raw_output", "raw_input"]), false),
+            (r#","tags":"#, fields(&["raw_input", "raw_input"]), false),
+            ("16.0.0", "1.2.345".into(), true),
+            ("16.0.0", "0.0.0".into(), true),
+            ("16.0.0", "16.0".into(), false),
+            ("16.0.0", "16.0.0.0".into(), false),
+            ("16.0.0", "16..0".into(), false),
+            ("16.0.0", ".16.0".into(), false),
+            ("16.0.0", "1234.0.0".into(), false),
+            ("16.0.0", "16.0.x".into(), false),
+            ("16.0.0", "١.0.0".into(), false),
+            ("16.0.0", String::new(), false),
+        ];
+        for (from, to, ok) in &rules {
+            assert!(EDGE_BODY.contains(from), "{from}");
+            let bytes = EDGE_BODY.replacen(from, to, 1);
+            assert!(same_verdict(bytes.as_bytes()), "{bytes}");
+            assert_eq!(
+                DecisionReceipt::check_canonical(bytes.as_bytes()),
+                *ok,
+                "{bytes}"
+            );
+        }
+        // Codes and ids, checked without being built: accepted without
+        // building exactly when the direct reader reads them.
+        let ids: Vec<(&str, String, bool)> = vec![
+            ("trace-0", "t".repeat(128), true),
+            ("trace-0", "t".repeat(129), false),
+            ("trace-0", r#"a\"b\\c"#.into(), true),
+            ("trace-0", r"a\u0001".into(), false),
+            ("trace-0", "a b".into(), false),
+            ("trace-0", "é".into(), false),
+            ("trace-0", "~!".into(), true),
+            ("model-x", "m".repeat(128), true),
+            ("model-x", "m".repeat(129), false),
+            ("model-x", String::new(), false),
+            (
+                r#","tags":"#,
+                r#","session_id":"s\"1","tags":"#.into(),
+                true,
+            ),
+            (
+                r#","tags":"#,
+                r#","session_id":"s 1","tags":"#.into(),
+                false,
+            ),
+            ("policy.ok", "p".repeat(64), true),
+            ("policy.ok", "p".repeat(65), false),
+            ("policy.ok", "-p".into(), false),
+            ("policy.ok", "0:a.b_c-d".into(), true),
+            ("eu_ai_act:art12", "Eu".into(), false),
+            ("eu_ai_act:art12", String::new(), false),
+            ("toxicity", "n".repeat(64), true),
+            ("toxicity", "n".repeat(65), false),
+            (r#""version":"v1""#, r#""version":"V1""#.into(), false),
+            (r#""version":"v1""#, r#""version":"1.0""#.into(), true),
+        ];
+        for (from, to, ok) in &ids {
+            assert!(EDGE_BODY.contains(from), "{from}");
+            let bytes = EDGE_BODY.replacen(from, to, 1);
+            assert_eq!(same_verdict(bytes.as_bytes()), *ok, "{bytes}");
+            assert_eq!(
+                DecisionReceipt::check_canonical(bytes.as_bytes()),
+                *ok,
+                "{bytes}"
+            );
+        }
+    }
+
     /// Hand-picked edges, each spliced into the body of the benchmark
     /// packages: accepted directly exactly when the old path accepts.
     #[test]
     fn direct_reader_agrees_on_edge_cases() {
-        let body = concat!(
-            r#"{"action":"reject","checks":[{"detail":"ok","fired":false,"name":"toxicity","#,
-            r#""score":0.25,"threshold":0.5,"version":"v1"}],"#,
-            r#""input":"d76f36ed5f851e3d704778cec654530641adf8b0ee3c15c1a6802ba5688b9d69","#,
-            r#""metrics":{"latency_ms":120},"model":{"config":"#,
-            r#""e67d23e7820c49a8051dac2831f38290f5e72f66c8db5079eeb60d82f14894c0","id":"model-x"},"#,
-            r#""output":"799b6261bc8f8532aa9793379424142e5ab22e2720017faf116cf14959f0a0cf","#,
-            r#""pii":[{"category":"email","count":1}],"reasons":["policy.ok"],"#,
-            r#""tags":["eu_ai_act:art12"],"trace_id":"trace-0","unicode":"16.0.0"}"#
-        );
+        let body = EDGE_BODY;
         assert!(same_verdict(body.as_bytes()));
         let provenance = r#","provenance":[{"commitment":"c522f53d1ded71d46ce5838b906a39c453eca7235d6f3d852fd5f20181b2b818","source":"kb:doc-17","source_type":"document","trust":"trusted"}],"tags":"#;
         let sealed = r#","sealed":[{"ct":"3XgXml8shJpqfffO2OiqsNKy6vuqRWeDjon5NxvpTaVhHg/XF+0b+IJV9T0gQ7M8","field":"raw_input","key":"ccb135d81806bb2aabe2105ce3467c0c","nonce":"ef107acd35d899907e3531b8"}],"tags":"#;
