@@ -435,6 +435,30 @@ impl Body {
         }
     }
 
+    /// What verification keeps of [`Body::from_known_canonical`]'s answer:
+    /// the key a `key_rotation` body introduces (`None` for any other
+    /// body), or the same error. A decision body that
+    /// [`DecisionReceipt::check_canonical`] accepts is not built (that
+    /// check accepts only what the direct read, with the rules, accepts);
+    /// anything else takes [`Body::from_known_canonical`] itself.
+    pub(crate) fn check_known_canonical(
+        kind: EntryKind,
+        bytes: &[u8],
+    ) -> Result<Option<VerifierKey>, EncodingError> {
+        if kind == EntryKind::Decision && DecisionReceipt::check_canonical(bytes) {
+            return Ok(None);
+        }
+        Self::from_known_canonical(kind, bytes).map(Body::into_new_key)
+    }
+
+    /// The key a `key_rotation` body introduces; `None` for other bodies.
+    pub(crate) fn into_new_key(self) -> Option<VerifierKey> {
+        match self {
+            Body::KeyRotation(rot) => Some(rot.new_key),
+            _ => None,
+        }
+    }
+
     /// [`Body::from_known_canonical`] as it was before decision bodies were
     /// read directly: every kind decoded by serde and re-encoded. The
     /// oracle the direct reader is tested against.
@@ -536,7 +560,7 @@ mod tests {
             }
         }
         assert!(bodies.len() > 30);
-        let (mut ok, mut cases) = (0, 0);
+        let (mut ok, mut cases, mut rotations) = (0, 0, 0);
         for (kind, v) in &bodies {
             let mut variants = vec![v.clone()];
             if let Value::Object(m) = v {
@@ -573,6 +597,13 @@ mod tests {
                     if agree(k, &bytes) {
                         ok += 1;
                     }
+                    // The check-only path: the old path's key or error.
+                    let key = Body::check_known_canonical(k, &bytes);
+                    let old = Body::from_known_canonical_reencoded(k, &bytes);
+                    assert_eq!(key, old.map(Body::into_new_key), "{k:?} {var}");
+                    if matches!(key, Ok(Some(_))) {
+                        rotations += 1;
+                    }
                 }
                 // Not canonical: whitespace.
                 agree(*kind, &serde_json::to_vec_pretty(&var).unwrap());
@@ -580,6 +611,7 @@ mod tests {
             agree(*kind, &encoding::canonical_value(v).unwrap());
         }
         assert!(ok > 30 && cases > 1000, "{ok} of {cases}");
+        assert!(rotations > 0);
         agree(EntryKind::Decision, b"not json");
     }
 

@@ -235,9 +235,10 @@ fn check_entry(
 pub(crate) struct Precheck {
     pub(crate) hash: HashCheck,
     /// The outcome of strictly decoding the body, keeping only the key a
-    /// `key_rotation` body introduces (the decoded body itself is dropped
-    /// where it was decoded, on a worker thread); `None` when the hash did
-    /// not match (the body is then not checked).
+    /// `key_rotation` body introduces (a decision body read from its line
+    /// is only checked, not built; any other body is dropped where it was
+    /// decoded, on a worker thread); `None` when the hash did not match
+    /// (the body is then not checked).
     pub(crate) body: Option<Result<Option<VerifierKey>, crate::encoding::EncodingError>>,
     pub(crate) sig: SigCheck,
 }
@@ -285,16 +286,10 @@ pub(crate) fn precheck_content_hashed(entry: &Entry, line: Option<&LineHash>) ->
     match computed {
         Ok(h) if &h == entry.hash() => Precheck {
             hash: HashCheck::Match,
-            body: Some(
-                match line {
-                    Some(l) => entry.body_of_line(l),
-                    None => entry.body(),
-                }
-                .map(|b| match b {
-                    Body::KeyRotation(rot) => Some(rot.new_key),
-                    _ => None,
-                }),
-            ),
+            body: Some(match line {
+                Some(l) => entry.check_body_of_line(l),
+                None => entry.body().map(Body::into_new_key),
+            }),
             sig,
         },
         Ok(_) => Precheck {

@@ -417,6 +417,16 @@ impl Entry {
         Body::from_known_canonical(self.kind, self.body_bytes())
     }
 
+    /// [`Entry::body_of_line`] reduced to what verification keeps: the key
+    /// a `key_rotation` body introduces, or the same error; a decision
+    /// body is checked without being built ([`Body::check_known_canonical`]).
+    pub(crate) fn check_body_of_line(
+        &self,
+        _read_directly: &LineHash,
+    ) -> Result<Option<VerifierKey>, EncodingError> {
+        Body::check_known_canonical(self.kind, self.body_bytes())
+    }
+
     /// The body as a generic JSON value.
     ///
     /// # Errors

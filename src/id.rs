@@ -69,8 +69,12 @@ macro_rules! text_id {
             /// [`IdError`] when `s` is empty, too long or has a character outside the alphabet.
             pub fn new(s: impl Into<String>) -> Result<Self, IdError> {
                 let s: String = s.into();
-                check_ident($what, &s, $max, $extra)?;
+                Self::validate(&s)?;
                 Ok(Self(s.into()))
+            }
+            /// Checks `s` as [`Self::new`] does, without allocating.
+            pub(crate) fn validate(s: &str) -> Result<(), IdError> {
+                check_ident($what, s, $max, $extra)
             }
             /// The text form.
             pub fn as_str(&self) -> &str {
@@ -205,6 +209,11 @@ impl ExternalId {
     /// [`IdError`] when empty, longer than 128 bytes, or not printable ASCII.
     pub fn new(s: impl Into<String>) -> Result<Self, IdError> {
         let s = s.into();
+        Self::validate(&s)?;
+        Ok(Self(s))
+    }
+    /// Checks `s` as [`ExternalId::new`] does, without allocating.
+    pub(crate) fn validate(s: &str) -> Result<(), IdError> {
         if s.is_empty() {
             return Err(IdError::Empty("external id"));
         }
@@ -217,7 +226,7 @@ impl ExternalId {
         if !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(IdError::BadChar("external id"));
         }
-        Ok(Self(s))
+        Ok(())
     }
     /// The text form.
     pub fn as_str(&self) -> &str {
