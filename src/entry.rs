@@ -491,8 +491,9 @@ impl Entry {
 
 /// For the fuzz target: whether the direct line reader agrees with the
 /// generic one on `line` (it accepts only what the generic reader accepts,
-/// into the same entry and content hash, and its body decoding gives the
-/// generic body decoding's answer). Not part of the API.
+/// into the same entry and content hash, and its body decoding, full and
+/// check-only, gives the generic body decoding's answer). Not part of the
+/// API.
 #[doc(hidden)]
 pub fn entry_line_readers_agree(line: &[u8]) -> bool {
     let generic = Entry::from_line_generic(line);
@@ -502,12 +503,20 @@ pub fn entry_line_readers_agree(line: &[u8]) -> bool {
     let Ok(g) = generic else {
         return false;
     };
-    let same_body = match (e.body_of_line(&LineHash(h)), g.body()) {
-        (Ok(a), Ok(b)) => a == b,
+    let generic_body = g.body();
+    let same_body = match (e.body_of_line(&LineHash(h)), &generic_body) {
+        (Ok(a), Ok(b)) => &a == b,
+        (Err(a), Err(b)) => &a == b,
+        _ => false,
+    };
+    // The check-only decoding verification uses: the same verdict, error
+    // and introduced key.
+    let same_check = match (e.check_body_of_line(&LineHash(h)), generic_body) {
+        (Ok(k), Ok(b)) => k == b.into_new_key(),
         (Err(a), Err(b)) => a == b,
         _ => false,
     };
-    e == g && g.computed_hash().is_ok_and(|c| c == h) && same_body
+    e == g && g.computed_hash().is_ok_and(|c| c == h) && same_body && same_check
 }
 
 /// The content hash of an entry read directly from a canonical line
