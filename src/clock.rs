@@ -49,45 +49,65 @@ impl Timestamp {
 
     /// Parses the fixed form.
     ///
+    /// It is the one text of its instant: whatever this accepts is what
+    /// [`Timestamp::to_text`] writes for the instant (fixed-width
+    /// zero-padded fields, each in its range), so a reader that needs the
+    /// canonical form needs no second check.
+    ///
     /// # Errors
     /// [`TimeError::BadFormat`] for any other form (offsets, missing digits,
     /// lower-case `z`, invalid dates such as February 30).
     pub fn parse(s: &str) -> Result<Timestamp, TimeError> {
-        let b = s.as_bytes();
-        if b.len() != 27 {
+        Timestamp::parse_bytes(s.as_bytes())
+    }
+
+    /// [`Timestamp::parse`] of bytes (anything not ASCII is refused as
+    /// well), for readers holding bytes.
+    pub(crate) fn parse_bytes(b: &[u8]) -> Result<Timestamp, TimeError> {
+        let Ok(b) = <&[u8; 27]>::try_from(b) else {
+            return Err(TimeError::BadFormat);
+        };
+        // The value of the digit at `i`; 10 and above when it is none.
+        let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
+        let mut bad = b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+            || b[19] != b'.'
+            || b[26] != b'Z';
+        for i in DIGIT_AT {
+            bad |= d(i) > 9;
+        }
+        if bad {
             return Err(TimeError::BadFormat);
         }
-        let shape = b"dddd-dd-ddTdd:dd:dd.ddddddZ";
-        for (c, p) in b.iter().zip(shape.iter()) {
-            let ok = if *p == b'd' {
-                c.is_ascii_digit()
-            } else {
-                c == p
-            };
-            if !ok {
-                return Err(TimeError::BadFormat);
-            }
-        }
-        let num = |r: std::ops::Range<usize>| -> i64 {
-            b[r].iter()
-                .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
-        };
-        let (y, mo, d) = (num(0..4), num(5..7), num(8..10));
-        let (h, mi, se, us) = (num(11..13), num(14..16), num(17..19), num(20..26));
-        if !(1..=12).contains(&mo)
-            || d < 1
-            || d > days_in_month(y, mo)
+        let two = |i: usize| d(i) * 10 + d(i + 1);
+        let (y, mo, day) = (two(0) * 100 + two(2), two(5), two(8));
+        let (h, mi, se) = (two(11), two(14), two(17));
+        let us = (two(20) * 100 + two(22)) * 100 + two(24);
+        // Years before 1970 are before the epoch, and every instant of
+        // 1970..=9999 is representable: the range is the year's.
+        if y < 1970
+            || !(1..=12).contains(&mo)
+            || day < 1
+            || i64::from(day) > days_in_month(i64::from(y), i64::from(mo))
             || h > 23
             || mi > 59
             || se > 59
         {
             return Err(TimeError::BadFormat);
         }
-        let days = days_from_civil(y, mo, d);
-        let total = ((days * 24 + h) * 60 + mi) * 60 + se;
-        Timestamp::from_unix_micros(total * 1_000_000 + us).map_err(|_| TimeError::BadFormat)
+        let days = days_from_civil(i64::from(y), i64::from(mo), i64::from(day));
+        let secs = ((days * 24 + i64::from(h)) * 60 + i64::from(mi)) * 60 + i64::from(se);
+        Ok(Timestamp(secs * 1_000_000 + i64::from(us)))
     }
 }
+
+/// Where the digits of `YYYY-MM-DDTHH:MM:SS.ffffffZ` are.
+const DIGIT_AT: [usize; 20] = [
+    0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25,
+];
 
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
@@ -250,6 +270,40 @@ impl Clock for ManualClock {
     }
 }
 
+/// The parser as it was (shape loop, `from_unix_micros` range check): the
+/// oracle for [`Timestamp::parse_bytes`] in tests.
+#[cfg(test)]
+pub(crate) fn reference_parse(s: &str) -> Result<Timestamp, TimeError> {
+    let b = s.as_bytes();
+    if b.len() != 27 {
+        return Err(TimeError::BadFormat);
+    }
+    let shape = b"dddd-dd-ddTdd:dd:dd.ddddddZ";
+    for (c, p) in b.iter().zip(shape.iter()) {
+        let ok = if *p == b'd' {
+            c.is_ascii_digit()
+        } else {
+            c == p
+        };
+        if !ok {
+            return Err(TimeError::BadFormat);
+        }
+    }
+    let num = |r: std::ops::Range<usize>| -> i64 {
+        b[r].iter()
+            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
+    };
+    let (y, mo, d) = (num(0..4), num(5..7), num(8..10));
+    let (h, mi, se, us) = (num(11..13), num(14..16), num(17..19), num(20..26));
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59
+    {
+        return Err(TimeError::BadFormat);
+    }
+    let days = days_from_civil(y, mo, d);
+    let total = ((days * 24 + h) * 60 + mi) * 60 + se;
+    Timestamp::from_unix_micros(total * 1_000_000 + us).map_err(|_| TimeError::BadFormat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,11 +362,142 @@ mod tests {
         }
     }
 
+    /// New and old agree on `b` (bytes that are not UTF-8 only the new one
+    /// can be given: it must refuse them); what is accepted is the text
+    /// written back, so the entry reader's second check never refused.
+    fn parsers_agree(b: &[u8]) -> bool {
+        let new = Timestamp::parse_bytes(b);
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                let old = reference_parse(s);
+                assert_eq!(new, old, "{s:?}");
+                assert_eq!(Timestamp::parse(s), old, "{s:?}");
+                if let Ok(t) = old {
+                    assert_eq!(&t.to_text(), b, "{s:?}");
+                }
+            }
+            Err(_) => assert_eq!(new, Err(TimeError::BadFormat), "{b:?}"),
+        }
+        new.is_ok()
+    }
+
+    /// Field values at and around every limit, written in the fixed shape
+    /// (two-digit fields up to 99, so out-of-range ones too).
+    fn edge_texts() -> Vec<String> {
+        let mut years: Vec<u32> = vec![0, 1, 4, 100, 400, 1000, 1600, 1900, 9998, 9999];
+        years.extend(1964..=2032);
+        years.extend(2096..=2104);
+        years.extend(2396..=2404);
+        let mut out = Vec::new();
+        for y in years {
+            for mo in [0, 1, 2, 3, 4, 6, 9, 10, 11, 12, 13, 20, 99] {
+                for d in [0, 1, 9, 10, 27, 28, 29, 30, 31, 32, 40, 99] {
+                    out.push(format!("{y:04}-{mo:02}-{d:02}T00:00:00.000000Z"));
+                }
+            }
+            for (h, mi, se) in [
+                (23, 59, 59),
+                (24, 0, 0),
+                (0, 60, 0),
+                (0, 0, 60),
+                (99, 99, 99),
+            ] {
+                out.push(format!("{y:04}-12-31T{h:02}:{mi:02}:{se:02}.999999Z"));
+                out.push(format!("{y:04}-02-29T{h:02}:{mi:02}:{se:02}.000001Z"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn parser_agrees_with_the_old_one_at_the_limits() {
+        let texts = edge_texts();
+        let accepted = texts.iter().filter(|t| parsers_agree(t.as_bytes())).count();
+        // Neither nothing nor everything.
+        assert!(accepted > 1000 && accepted < texts.len() / 2, "{accepted}");
+        for (t, ok) in [
+            ("1970-01-01T00:00:00.000000Z", true),
+            ("1969-12-31T23:59:59.999999Z", false),
+            ("9999-12-31T23:59:59.999999Z", true),
+            ("2000-02-29T00:00:00.000000Z", true),
+            ("2100-02-29T00:00:00.000000Z", false),
+            ("2024-02-29T00:00:00.000000Z", true),
+            ("2023-02-29T00:00:00.000000Z", false),
+            ("2023-04-31T00:00:00.000000Z", false),
+            ("0000-01-01T00:00:00.000000Z", false),
+        ] {
+            assert_eq!(parsers_agree(t.as_bytes()), ok, "{t}");
+        }
+    }
+
+    /// Every byte at every place of texts at the limits, and every
+    /// shorter and longer text made by cutting or doubling a byte.
+    #[test]
+    fn parser_agrees_with_the_old_one_on_every_byte_everywhere() {
+        let bases = [
+            "1970-01-01T00:00:00.000000Z",
+            "9999-12-31T23:59:59.999999Z",
+            "2000-02-29T23:59:59.999999Z",
+            "2026-11-22T10:00:00.000001Z",
+            "2100-02-28T12:34:56.789012Z",
+        ];
+        for base in bases {
+            assert!(parsers_agree(base.as_bytes()), "{base}");
+            let b = base.as_bytes();
+            for i in 0..b.len() {
+                for byte in 0..=255u8 {
+                    let mut m = b.to_vec();
+                    m[i] = byte;
+                    parsers_agree(&m);
+                    let mut longer = b.to_vec();
+                    longer.insert(i, byte);
+                    assert!(!parsers_agree(&longer));
+                }
+                let mut shorter = b.to_vec();
+                shorter.remove(i);
+                assert!(!parsers_agree(&shorter));
+            }
+            assert!(!parsers_agree(&b[..0]));
+        }
+    }
+
     proptest! {
         #[test]
         fn text_matches_reference(us in 0i64..=MAX_MICROS) {
             let t = Timestamp::from_unix_micros(us).unwrap();
             prop_assert_eq!(t.to_string(), reference_text(us));
+        }
+
+        #[test]
+        fn parser_agrees_with_the_old_one_on_generated_fields(
+            y in 0u32..=9999,
+            mo in 0u32..=99,
+            d in 0u32..=99,
+            h in 0u32..=99,
+            mi in 0u32..=99,
+            se in 0u32..=99,
+            us in 0u32..=999_999,
+        ) {
+            let t = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}.{us:06}Z");
+            parsers_agree(t.as_bytes());
+            // And in range, so that most are accepted.
+            let t = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{us:06}Z",
+                1970 + y % 8030, 1 + mo % 12, 1 + d % 31, h % 24, mi % 60, se % 60
+            );
+            parsers_agree(t.as_bytes());
+        }
+
+        #[test]
+        fn parser_agrees_with_the_old_one_on_mutated_texts(
+            us in 0i64..=MAX_MICROS,
+            muts in prop::collection::vec((0usize..27, any::<u8>()), 1..4),
+        ) {
+            let mut b = Timestamp::from_unix_micros(us).unwrap().to_text().to_vec();
+            for (at, byte) in muts {
+                b[at] = byte;
+            }
+            parsers_agree(&b);
         }
 
         #[test]
