@@ -427,7 +427,7 @@ pub fn run(cfg: &DemoConfig) -> Result<DemoSummary, DemoError> {
         for p in &note_files {
             notes.push(NoteInput {
                 location: crate::report::Location {
-                    file: Some(p.display().to_string()),
+                    file: Some(p.display().to_string().into()),
                     ..Default::default()
                 },
                 note: std::fs::read(p).map_err(io(p))?,

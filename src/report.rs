@@ -62,9 +62,13 @@ impl fmt::Display for Verdict {
 /// Where a finding is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Location {
-    /// File inside a package.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
+    /// File inside a package (shared text: a clone does not allocate).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_file"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub file: Option<std::sync::Arc<str>>,
     /// 1-based line in that file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
@@ -77,6 +81,16 @@ pub struct Location {
     /// Sequence number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<Seq>,
+}
+
+fn serialize_file<S: serde::Serializer>(
+    file: &Option<std::sync::Arc<str>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match file {
+        Some(f) => s.serialize_some(&**f),
+        None => s.serialize_none(),
+    }
 }
 
 impl fmt::Display for Location {

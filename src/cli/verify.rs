@@ -115,7 +115,7 @@ fn verify_tenant(
         for c in store.checkpoints(t, Epoch(ep))? {
             notes.push(NoteInput {
                 location: Location {
-                    file: Some(format!("checkpoint e{ep} s{}", c.size)),
+                    file: Some(format!("checkpoint e{ep} s{}", c.size).into()),
                     ..at(t, Some(Epoch(ep)), None)
                 },
                 note: c.note.into_bytes(),

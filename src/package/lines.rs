@@ -17,7 +17,7 @@ pub(crate) type Problem = (Verdict, &'static str, Location, String);
 
 fn at_file(name: &str) -> Location {
     Location {
-        file: Some(name.to_owned()),
+        file: Some(name.into()),
         ..Location::default()
     }
 }
@@ -28,7 +28,7 @@ fn at_file(name: &str) -> Location {
 pub(crate) struct RawLines<'a, R: Read> {
     archive: &'a mut Archive<R>,
     files: std::vec::IntoIter<(Epoch, usize)>,
-    current: Option<(String, BufReader<FileReader<R>>)>,
+    current: Option<(std::sync::Arc<str>, BufReader<FileReader<R>>)>,
     line: u64,
     problems: &'a RefCell<Vec<Problem>>,
     listed: &'a BTreeMap<&'a str, Hash32>,
@@ -63,7 +63,7 @@ impl<R: Read + Seek> RawLines<'_, R> {
         if let Some((name, reader)) = self.current.take() {
             let (h, _, r) = reader.into_inner().finish();
             self.archive.restore(r);
-            if complete && self.listed.get(name.as_str()) != Some(&h) {
+            if complete && self.listed.get(&*name) != Some(&h) {
                 self.problem(
                     Verdict::Tampered,
                     "file_hash",
@@ -96,7 +96,7 @@ impl<R: Read + Seek> RawLines<'_, R> {
         loop {
             if self.current.is_none() {
                 let (_, idx) = self.files.next()?;
-                let name = self.archive.files.get(idx)?.name.clone();
+                let name: std::sync::Arc<str> = self.archive.files.get(idx)?.name.as_str().into();
                 match self.archive.open_file(idx) {
                     Ok(r) => {
                         self.line = 0;
@@ -113,7 +113,7 @@ impl<R: Read + Seek> RawLines<'_, R> {
             let res = read_until_newline(reader, MAX_LINE_BYTES + 1, buf);
             self.line += 1;
             let loc = Location {
-                file: Some(name.clone()),
+                file: Some(std::sync::Arc::clone(name)),
                 line: Some(self.line),
                 ..Location::default()
             };

@@ -104,7 +104,7 @@ pub(super) fn write<W: Write + Seek>(
 
 fn at(name: &FileName) -> Location {
     Location {
-        file: Some(name.to_string()),
+        file: Some(name.to_string().into()),
         ..Location::default()
     }
 }

@@ -86,7 +86,7 @@ impl PackageReport {
 
 fn at_file(name: &str) -> Location {
     Location {
-        file: Some(name.to_owned()),
+        file: Some(name.into()),
         ..Location::default()
     }
 }
@@ -914,7 +914,7 @@ impl Ctx<'_> {
             return;
         }
         let ploc = Location {
-            file: Some(pname.to_string()),
+            file: Some(pname.to_string().into()),
             line: None,
             epoch: Some(entry.epoch()),
             ..loc

@@ -1305,7 +1305,12 @@ mod packaged {
             .failures
             .iter()
             .filter(|f| f.check == "report")
-            .map(|f| (f.location.file.clone().unwrap_or_default(), f.verdict))
+            .map(|f| {
+                (
+                    f.location.file.as_deref().unwrap_or_default().to_owned(),
+                    f.verdict,
+                )
+            })
             .collect()
     }
 

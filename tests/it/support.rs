@@ -186,7 +186,7 @@ pub fn notes(f: &Fixture, t: &TenantId) -> Vec<NoteInput> {
         {
             out.push(NoteInput {
                 location: Location {
-                    file: Some(format!("checkpoints/{e}/{i}")),
+                    file: Some(format!("checkpoints/{e}/{i}").into()),
                     ..Location::default()
                 },
                 note: c.note.into_bytes(),
