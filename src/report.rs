@@ -62,7 +62,7 @@ impl fmt::Display for Verdict {
 /// Where a finding is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Location {
-    /// File inside a package (shared text: a clone does not allocate).
+    /// File inside a package.
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "serialize_file"
