@@ -50,7 +50,7 @@ impl Timestamp {
     /// Parses the fixed form.
     ///
     /// It is the one text of its instant: whatever this accepts is what
-    /// [`Timestamp::to_text`] writes for the instant (fixed-width
+    /// the timestamp's `Display` writes for the instant (fixed-width
     /// zero-padded fields, each in its range), so a reader that needs the
     /// canonical form needs no second check.
     ///
