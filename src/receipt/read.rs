@@ -218,13 +218,11 @@ fn read<'a>(bytes: &'a [u8], sink: &mut impl Sink<'a>) -> Option<()> {
     sink.take(Part::Input(r.hash()?))?;
     r.optional(",\"metrics\":", |r| sink.take(Part::Metrics(r.metrics()?)))?;
     r.optional(",\"model\":{", |r| {
-        let config = if r.member("\"config\":") {
+        let config = r.maybe("\"config\":", |r| {
             let c = r.hash()?;
             r.lit(",")?;
             Some(c)
-        } else {
-            None
-        };
+        })?;
         r.lit("\"id\":")?;
         let id = r.text()?;
         r.lit("}")?;
@@ -308,13 +306,23 @@ impl<'a> Reader<'a> {
     }
 
     /// An optional value: written after `key` only when present, then
-    /// read by `item`.
-    fn optional(&mut self, key: &str, item: impl FnOnce(&mut Self) -> Option<()>) -> Option<()> {
+    /// read by `item`; `Some(None)` when absent, `None` when present but
+    /// refused.
+    fn maybe<T>(
+        &mut self,
+        key: &str,
+        item: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
         if self.member(key) {
-            item(self)
+            item(self).map(Some)
         } else {
-            Some(())
+            Some(None)
         }
+    }
+
+    /// [`Reader::maybe`] for a value `item` hands on itself.
+    fn optional(&mut self, key: &str, item: impl FnOnce(&mut Self) -> Option<()>) -> Option<()> {
+        self.maybe(key, item).map(|_| ())
     }
 
     /// A list: written after `key` only when not empty, as [`write_array`]
@@ -481,13 +489,11 @@ impl<'a> Reader<'a> {
     /// A [`Check`], as [`Check::write_canonical`] writes it.
     fn check(&mut self) -> Option<CheckPart<'a>> {
         self.lit("{")?;
-        let detail = if self.member("\"detail\":") {
-            let d = self.text()?;
-            self.lit(",")?;
+        let detail = self.maybe("\"detail\":", |r| {
+            let d = r.text()?;
+            r.lit(",")?;
             Some(d)
-        } else {
-            None
-        };
+        })?;
         self.lit("\"fired\":")?;
         let fired = if self.member("true") {
             true
@@ -497,16 +503,8 @@ impl<'a> Reader<'a> {
         };
         self.lit(",\"name\":")?;
         let name = self.text()?;
-        let score = if self.member(",\"score\":") {
-            Some(self.finite()?)
-        } else {
-            None
-        };
-        let threshold = if self.member(",\"threshold\":") {
-            Some(self.finite()?)
-        } else {
-            None
-        };
+        let score = self.maybe(",\"score\":", Self::finite)?;
+        let threshold = self.maybe(",\"threshold\":", Self::finite)?;
         self.lit(",\"version\":")?;
         let version = self.text()?;
         self.lit("}")?;
