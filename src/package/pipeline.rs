@@ -260,3 +260,48 @@ impl Feeder<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn queue_of(jobs: u64) -> (Queue, mpsc::SyncSender<Job>) {
+        let (tx, rx) = mpsc::sync_channel::<Job>(8);
+        let queue = Queue {
+            rx: Mutex::new(rx),
+            waiting: AtomicUsize::new(0),
+        };
+        for id in 0..jobs {
+            queue.waiting.fetch_add(1, Ordering::Relaxed);
+            tx.send(Job {
+                id,
+                buf: Vec::new(),
+                lines: Vec::new(),
+                keys: Arc::new(KeyRing::new()),
+            })
+            .unwrap();
+        }
+        (queue, tx)
+    }
+
+    /// The calling thread prepares a waiting batch itself only when more
+    /// wait than there are workers; otherwise it waits for a worker's
+    /// (here: none, so the closed channel says so) and takes nothing.
+    #[test]
+    fn the_caller_takes_a_batch_only_when_more_wait_than_there_are_workers() {
+        let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Prepared>)>();
+        drop(done_tx);
+        let (queue, _tx) = queue_of(2);
+        let (id, items) = queue.next_done(1, &done_rx).unwrap();
+        assert_eq!((id, items.len()), (0, 0));
+        assert_eq!(queue.waiting.load(Ordering::Relaxed), 1);
+        // One waits for the one worker: left to it.
+        assert!(queue.next_done(1, &done_rx).is_none());
+        assert_eq!(queue.waiting.load(Ordering::Relaxed), 1);
+        assert!(queue.rx.lock().try_recv().is_ok_and(|j| j.id == 1));
+        // With no worker at all, the only waiting batch is the caller's.
+        let (queue, _tx) = queue_of(1);
+        assert_eq!(queue.next_done(0, &done_rx).map(|(id, _)| id), Some(0));
+    }
+}
